@@ -1,0 +1,67 @@
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pytest
+
+from worldsim.config import ConfigError, from_dict, load_config, to_dict
+
+
+@dataclass
+class Inner:
+    rate: float = 0.1
+    mode: Literal["a", "b"] = "a"
+
+
+@dataclass
+class Outer:
+    name: str = "x"
+    steps: int = 3
+    blocks: list[tuple[int, int]] = field(default_factory=lambda: [(4, 4), (2, 2)])
+    inner: Inner = field(default_factory=Inner)
+    limit: int | None = None
+
+
+def test_defaults_round_trip():
+    cfg = Outer()
+    assert from_dict(Outer, to_dict(cfg)) == cfg
+
+
+def test_yaml_and_overrides(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("steps: 7\ninner:\n  mode: b\nblocks: [[8, 8]]\n")
+    cfg = load_config(Outer, path, ["inner.rate=2", "limit=5"])
+    assert cfg.steps == 7 and cfg.inner.mode == "b" and cfg.inner.rate == 2.0 and cfg.limit == 5
+    assert cfg.blocks == [(8, 8)]
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["stepz=3"], "stepz"),
+        (["inner.speed=1"], "inner.speed"),
+        (["steps=abc"], "steps"),
+        (["inner.mode=c"], "inner.mode"),
+        (["steps"], "key=value"),
+        (["blocks=[[1, 2, 3]]"], "blocks"),
+    ],
+)
+def test_bad_overrides_name_the_key(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(Outer, None, overrides)
+
+
+def test_unknown_key_in_file(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("inner:\n  rat: 1\n")
+    with pytest.raises(ConfigError, match="rat"):
+        load_config(Outer, path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(Outer, tmp_path / "nope.yaml")
+
+
+def test_bool_is_not_int():
+    with pytest.raises(ConfigError, match="steps"):
+        from_dict(Outer, {"steps": True})

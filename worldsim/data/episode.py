@@ -1,0 +1,202 @@
+"""The on-disk episode: one directory of .npy arrays plus meta.json (see docs/dataset-format.md).
+
+`actions[t]` is the action that led to `frames[t]`; `actions[0]` is the action space's no-op.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from worldsim.actions import ActionSpace
+
+FORMAT_NAME = "worldsim-episode"
+FORMAT_VERSION = 1
+FRAMES_FILE = "frames.npy"  # uint8 (T, H, W, 3)
+DISCRETE_FILE = "actions_discrete.npy"  # int64 (T,)
+CONTINUOUS_FILE = "actions_continuous.npy"  # float32 (T, C)
+META_FILE = "meta.json"
+EPISODE_NAME = re.compile(r"^episode_(\d{6,})$")
+TEMP_PREFIX = ".episode"  # unfinished episodes live in ".episode_<n>.tmp-<pid>" until renamed
+BOUND_TOLERANCE = 1e-5  # continuous actions may exceed the bound by float rounding only
+
+
+class EpisodeError(ValueError):
+    """An episode directory that is missing, truncated or inconsistent; the message names the file."""
+
+
+def episode_name(index: int) -> str:
+    return f"episode_{index:06d}"
+
+
+def episode_index(name: str) -> int | None:
+    """The number in "episode_000012", or None for any other name."""
+    match = EPISODE_NAME.match(name)
+    return int(match.group(1)) if match else None
+
+
+def extra_file(name: str) -> str:
+    return f"extra_{name}.npy"
+
+
+@dataclass(frozen=True)
+class EpisodeMeta:
+    """Everything in meta.json. `extras` maps an extra array's name to its file (T, ...)."""
+
+    length: int
+    height: int
+    width: int
+    fps: float
+    action_space: ActionSpace
+    source: dict[str, Any] = field(default_factory=dict)
+    created: str = ""
+    extras: dict[str, str] = field(default_factory=dict)
+    format_version: int = FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT_NAME,
+            "format_version": self.format_version,
+            "length": self.length,
+            "height": self.height,
+            "width": self.width,
+            "fps": self.fps,
+            "action_space": self.action_space.to_dict(),
+            "source": self.source,
+            "created": self.created,
+            "extras": self.extras,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str) -> "EpisodeMeta":
+        """Parse meta.json content; `where` (the file) is named in every error."""
+        if not isinstance(data, dict):
+            raise EpisodeError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        if data.get("format") != FORMAT_NAME:
+            raise EpisodeError(f"{where}: 'format' is {data.get('format')!r}, expected {FORMAT_NAME!r}")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise EpisodeError(f"{where}: format_version {version!r} is not supported (expected {FORMAT_VERSION})")
+        for key in ("length", "height", "width"):
+            value = data.get(key)
+            if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key == "length" else 1):
+                raise EpisodeError(f"{where}: {key!r} must be a positive integer, got {value!r}")
+        fps = data.get("fps")
+        if not isinstance(fps, (int, float)) or isinstance(fps, bool) or fps <= 0:
+            raise EpisodeError(f"{where}: 'fps' must be a positive number, got {fps!r}")
+        try:
+            action_space = ActionSpace.from_dict(data.get("action_space"))
+        except (ValueError, TypeError, AttributeError) as error:
+            raise EpisodeError(f"{where}: bad 'action_space' ({error})") from error
+        if action_space.num_discrete == 0 and action_space.num_continuous == 0:
+            raise EpisodeError(f"{where}: action space has neither discrete nor continuous actions")
+        source, extras = data.get("source", {}), data.get("extras", {})
+        if not isinstance(source, dict):
+            raise EpisodeError(f"{where}: 'source' must be an object, got {source!r}")
+        if not isinstance(extras, dict) or not all(isinstance(v, str) for v in extras.values()):
+            raise EpisodeError(f"{where}: 'extras' must map names to file names, got {extras!r}")
+        return cls(
+            length=data["length"],
+            height=data["height"],
+            width=data["width"],
+            fps=float(fps),
+            action_space=action_space,
+            source=source,
+            created=str(data.get("created", "")),
+            extras=dict(extras),
+            format_version=version,
+        )
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A loaded episode; arrays are read-only memory maps unless read with mmap=False."""
+
+    path: Path
+    meta: EpisodeMeta
+    frames: np.ndarray  # uint8 (T, H, W, 3)
+    discrete: np.ndarray | None  # int64 (T,)
+    continuous: np.ndarray | None  # float32 (T, C)
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (T, ...)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def length(self) -> int:
+        return self.meta.length
+
+    @property
+    def action_space(self) -> ActionSpace:
+        return self.meta.action_space
+
+
+def read_meta(path: Path) -> EpisodeMeta:
+    """Parse `path`/meta.json, raising EpisodeError for a missing or malformed file."""
+    meta_path = Path(path) / META_FILE
+    if not meta_path.is_file():
+        raise EpisodeError(f"{meta_path}: missing (not an episode directory?)")
+    try:
+        data = json.loads(meta_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise EpisodeError(f"{meta_path}: not valid JSON ({error})") from error
+    return EpisodeMeta.from_dict(data, str(meta_path))
+
+
+def read_episode(path: Path | str, mmap: bool = True) -> Episode:
+    """Open an episode directory, checking every array's dtype and shape against meta.json and the
+    actions against the action space. Raises EpisodeError naming the offending file."""
+    path = Path(path)
+    if not path.is_dir():
+        raise EpisodeError(f"{path}: episode directory not found")
+    meta = read_meta(path)
+    space = meta.action_space
+    frames = _load(path / FRAMES_FILE, np.uint8, (meta.length, meta.height, meta.width, 3), mmap)
+    discrete = continuous = None
+    if space.num_discrete:
+        discrete = _load(path / DISCRETE_FILE, np.int64, (meta.length,), mmap)
+        bad = np.flatnonzero((discrete < 0) | (discrete >= space.num_discrete))
+        if bad.size:
+            raise EpisodeError(
+                f"{path / DISCRETE_FILE}: action {int(discrete[bad[0]])} at step {int(bad[0])} is out of "
+                f"range [0, {space.num_discrete})"
+            )
+    if space.num_continuous:
+        continuous = _load(path / CONTINUOUS_FILE, np.float32, (meta.length, space.num_continuous), mmap)
+        finite = np.isfinite(continuous).all(axis=1)
+        outside = np.abs(continuous).max(axis=1, initial=0.0) > space.continuous_bound + BOUND_TOLERANCE
+        bad = np.flatnonzero(~finite | outside)
+        if bad.size:
+            raise EpisodeError(
+                f"{path / CONTINUOUS_FILE}: action {continuous[bad[0]].tolist()} at step {int(bad[0])} is not "
+                f"finite or outside [-{space.continuous_bound}, {space.continuous_bound}]"
+            )
+    extras = {}
+    for name, file in meta.extras.items():
+        extras[name] = _load(path / file, None, (meta.length,), mmap, leading_only=True)
+    return Episode(path=path, meta=meta, frames=frames, discrete=discrete, continuous=continuous, extras=extras)
+
+
+def _load(
+    file: Path, dtype: type | None, shape: tuple[int, ...], mmap: bool, leading_only: bool = False
+) -> np.ndarray:
+    """np.load with errors turned into EpisodeError; checks dtype and shape (or just the length)."""
+    if not file.is_file():
+        raise EpisodeError(f"{file}: missing")
+    try:
+        array = np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as error:
+        raise EpisodeError(f"{file}: unreadable or truncated ({error})") from error
+    if dtype is not None and array.dtype != np.dtype(dtype):
+        raise EpisodeError(f"{file}: dtype {array.dtype}, expected {np.dtype(dtype)}")
+    actual = array.shape[:1] if leading_only else array.shape
+    if actual != shape:
+        what = "length" if leading_only else "shape"
+        raise EpisodeError(f"{file}: {what} {actual}, expected {shape} from {META_FILE}")
+    return array
