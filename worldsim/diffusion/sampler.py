@@ -1,0 +1,65 @@
+"""Frame-by-frame generation: Euler integration of the rectified flow from noise (t = 0) to data (t = 1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+
+@torch.no_grad()
+def generate_frame(
+    model: nn.Module, state: Any, discrete: Tensor | None, continuous: Tensor | None, steps: int,
+    generator: torch.Generator | None = None, commit_noise_level: float = 1.0,
+) -> Tensor:
+    """Generate the next frame (B, 3, H, W) in [-1, 1] and commit it to `state`.
+
+    `steps` calls of model.step(..., commit=False) integrate dx/dt = v on a uniform grid of t from 0 to 1;
+    a last model.step(..., commit=True) writes the finished frame into `state`, re-noised to
+    `commit_noise_level` (1.0 = clean; slightly below 1 makes the context robust to its own errors,
+    the diffusion-forcing trick). Actions: discrete (B,) int64, continuous (B, C).
+    """
+    if steps < 1:
+        raise ValueError(f"generate_frame: steps must be >= 1, got {steps}")
+    if not 0.0 <= commit_noise_level <= 1.0:
+        raise ValueError(f"generate_frame: commit_noise_level must be in [0, 1], got {commit_noise_level}")
+    height, width = _frame_size(model)
+    batch = _batch_size(discrete, continuous)
+    device = _device(model)
+    dtype = torch.float32
+    gen_device = generator.device if generator is not None else device
+    frame = torch.randn((batch, 3, height, width), generator=generator, device=gen_device, dtype=dtype).to(device)
+    grid = torch.linspace(0.0, 1.0, steps + 1, device=device)
+    for i in range(steps):
+        level = grid[i].expand(batch)
+        velocity = model.step(frame, level, discrete, continuous, state, commit=False)
+        frame = frame + (grid[i + 1] - grid[i]) * velocity.to(dtype)
+    frame = frame.clamp(-1.0, 1.0)
+    committed = frame
+    if commit_noise_level < 1.0:
+        noise = torch.randn(frame.shape, generator=generator, device=gen_device, dtype=dtype).to(device)
+        committed = commit_noise_level * frame + (1.0 - commit_noise_level) * noise
+    commit_level = torch.full((batch,), commit_noise_level, device=device)
+    model.step(committed, commit_level, discrete, continuous, state, commit=True)
+    return frame
+
+
+def _frame_size(model: nn.Module) -> tuple[int, int]:
+    config = getattr(model, "config", None)
+    if config is None or not hasattr(config, "image_height"):
+        raise ValueError("generate_frame: model needs a .config with image_height and image_width")
+    return int(config.image_height), int(config.image_width)
+
+
+def _batch_size(discrete: Tensor | None, continuous: Tensor | None) -> int:
+    for actions in (discrete, continuous):
+        if actions is not None:
+            return int(actions.shape[0])
+    raise ValueError("generate_frame: give discrete or continuous actions (both are None)")
+
+
+def _device(model: nn.Module) -> torch.device:
+    for parameter in model.parameters():
+        return parameter.device
+    return torch.device("cpu")

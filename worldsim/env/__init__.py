@@ -1,0 +1,1 @@
+"""Built-in maze world, exploration policies and the gymnasium adapter."""

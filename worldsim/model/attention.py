@@ -1,0 +1,92 @@
+"""Attention across frames: frame-local (own frame + the previous `window` frames) or full causal.
+
+Both take the keys/values of earlier frames from a cache, so a clip (forward) and a single frame
+(step) run the same code. Tokens carry their 2-D position from the patch embedding; the frame
+index enters through rotary embeddings (RoPE) of queries and keys, so attention sees relative
+frame offsets only.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def rotate_by_frame(x: Tensor, positions: Tensor, base: float = 10000.0) -> Tensor:
+    """x (B, T, N, heads, d) rotated by frame index positions (B, T) long; computed in fp32."""
+    half = x.shape[-1] // 2
+    inv_freq = base ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)
+    angles = positions.to(torch.float32)[..., None] * inv_freq  # (B, T, d/2)
+    cos, sin = angles.cos()[:, :, None, None], angles.sin()[:, :, None, None]
+    x1, x2 = x.float()[..., :half], x.float()[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+class FrameAttention(nn.Module):
+    def __init__(self, width: int, heads: int, window: int | None):
+        """window: past frames visible to a token (frame-local); None = all past frames (causal)."""
+        super().__init__()
+        self.heads, self.head_dim, self.window = heads, width // heads, window
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+
+    def forward(
+        self,
+        x: Tensor,
+        positions: Tensor,
+        past_keys: Tensor | None = None,
+        past_values: Tensor | None = None,
+        past_valid: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+        """x (B, T, N, D), positions (B, T) frame indices; past K/V (B, P, N, heads, d) with
+        past_valid (B, P) bool (frame-local: P = window, unfilled slots False)
+        -> (out (B, T, N, D), keys, values, valid) of the frames the next call must see."""
+        batch, frames, tokens, width = x.shape
+        q, k, v = self.qkv(x).unflatten(-1, (3, self.heads, self.head_dim)).unbind(dim=3)  # (B, T, N, h, d)
+        q = rotate_by_frame(q, positions).to(v.dtype)
+        k = rotate_by_frame(k, positions).to(v.dtype)
+        if self.window is None:
+            out, keys, values, valid = self._causal(q, k, v, past_keys, past_values)
+        else:
+            out, keys, values, valid = self._local(q, k, v, past_keys, past_values, past_valid)
+        return self.proj(out.to(x.dtype)), keys, values, valid
+
+    def _local(self, q, k, v, past_keys, past_values, past_valid):
+        batch, frames, tokens = q.shape[:3]
+        window = self.window
+        if past_keys is None:
+            past_keys = k.new_zeros(batch, window, *k.shape[2:])
+            past_values = v.new_zeros(batch, window, *v.shape[2:])
+            past_valid = torch.zeros(batch, window, dtype=torch.bool, device=k.device)
+        keys = torch.cat([past_keys.to(k.dtype), k], dim=1)  # (B, window + T, N, h, d)
+        values = torch.cat([past_values.to(v.dtype), v], dim=1)
+        valid = torch.cat([past_valid, torch.ones(batch, frames, dtype=torch.bool, device=k.device)], dim=1)
+        # frame t (index window + t in the concatenation) sees frames t .. window + t
+        gather = torch.arange(frames, device=k.device)[:, None] + torch.arange(window + 1, device=k.device)
+        k_win = keys[:, gather].permute(0, 1, 4, 2, 3, 5).flatten(3, 4)  # (B, T, h, (window+1)*N, d)
+        v_win = values[:, gather].permute(0, 1, 4, 2, 3, 5).flatten(3, 4)
+        mask = valid[:, gather].repeat_interleave(tokens, dim=-1)  # (B, T, (window+1)*N)
+        out = F.scaled_dot_product_attention(
+            q.permute(0, 1, 3, 2, 4).flatten(0, 1),  # (B*T, h, N, d)
+            k_win.flatten(0, 1), v_win.flatten(0, 1),
+            attn_mask=mask.flatten(0, 1)[:, None, None],
+        )
+        out = out.unflatten(0, (batch, frames)).permute(0, 1, 3, 2, 4).flatten(-2)  # (B, T, N, D)
+        return out, keys[:, -window:], values[:, -window:], valid[:, -window:]
+
+    def _causal(self, q, k, v, past_keys, past_values):
+        batch, frames, tokens = q.shape[:3]
+        keys = k if past_keys is None else torch.cat([past_keys.to(k.dtype), k], dim=1)  # (B, P + T, N, h, d)
+        values = v if past_values is None else torch.cat([past_values.to(v.dtype), v], dim=1)
+        past = keys.shape[1] - frames
+        query_frame = torch.arange(frames, device=k.device) + past
+        key_frame = torch.arange(past + frames, device=k.device)
+        mask = (key_frame[None, :] <= query_frame[:, None])  # a frame sees itself fully and every earlier frame
+        mask = mask.repeat_interleave(tokens, dim=0).repeat_interleave(tokens, dim=1)
+        out = F.scaled_dot_product_attention(
+            q.flatten(1, 2).transpose(1, 2),  # (B, h, T*N, d)
+            keys.flatten(1, 2).transpose(1, 2), values.flatten(1, 2).transpose(1, 2),
+            attn_mask=mask,
+        )
+        return out.transpose(1, 2).unflatten(1, (frames, tokens)).flatten(-2), keys, values, None

@@ -1,0 +1,122 @@
+"""The network's hyper-parameters, validated on construction (a checkpoint embeds this config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+TEMPORAL_VARIANTS = ("ssm+local", "local", "full", "ssm")
+SCAN_VARIANTS = ("blockwise", "frame", "token")
+SSM_BACKENDS = ("auto", "triton", "torch")
+
+
+@dataclass
+class ModelConfig:
+    """Defaults are the shipped model: 64x64 frames, 16x16 tokens, 8 layers of width 256."""
+
+    image_height: int = 64
+    image_width: int = 64
+    channels: int = 3
+    patch_size: int = 4
+    width: int = 256
+    depth: int = 8
+    attn_heads: int = 4
+    # ssm+local: the paper's hybrid; local: attention over the last attn_window frames only;
+    # full: causal attention over every past frame (growing cache); ssm: no attention.
+    temporal: Literal["ssm+local", "local", "full", "ssm"] = "ssm+local"
+    # frame: one scan over the whole token grid of each frame; token: blocks of 1x1 (ablations)
+    scan: Literal["blockwise", "frame", "token"] = "blockwise"
+    block_sizes: list[tuple[int, int]] = field(default_factory=lambda: [(16, 16), (8, 8), (4, 4)])
+    attn_window: int = 4  # past frames seen by frame-local attention
+    ssm_state: int = 32
+    ssm_headdim: int = 64
+    ssm_expand: int = 2
+    ssm_conv: int = 4
+    ssm_chunk: int = 64
+    num_discrete_actions: int = 9
+    num_continuous_actions: int = 1
+    ssm_backend: Literal["auto", "triton", "torch"] = "auto"
+
+    def __post_init__(self) -> None:
+        # YAML turns the tuples into lists
+        self.block_sizes = [tuple(int(v) for v in b) for b in self.block_sizes]
+        _check_choice("temporal", self.temporal, TEMPORAL_VARIANTS)
+        _check_choice("scan", self.scan, SCAN_VARIANTS)
+        _check_choice("ssm_backend", self.ssm_backend, SSM_BACKENDS)
+        for name in ("image_height", "image_width", "channels", "patch_size", "width", "depth", "attn_heads",
+                     "ssm_state", "ssm_headdim", "ssm_expand", "ssm_conv", "ssm_chunk"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"ModelConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("num_discrete_actions", "num_continuous_actions"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"ModelConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if self.image_height % self.patch_size or self.image_width % self.patch_size:
+            raise ValueError(
+                f"ModelConfig: image size {self.image_height}x{self.image_width} is not divisible by "
+                f"patch_size {self.patch_size}"
+            )
+        if self.uses_attention:
+            if self.width % self.attn_heads:
+                raise ValueError(f"ModelConfig: width {self.width} not divisible by attn_heads {self.attn_heads}")
+            if (self.width // self.attn_heads) % 2:
+                raise ValueError(f"ModelConfig: attention head size {self.width // self.attn_heads} must be even (RoPE)")
+        if self.temporal in ("ssm+local", "local") and self.attn_window < 1:
+            raise ValueError(f"ModelConfig.attn_window must be >= 1, got {self.attn_window}")
+        if self.uses_ssm:
+            if (self.width * self.ssm_expand) % self.ssm_headdim:
+                raise ValueError(
+                    f"ModelConfig: width*ssm_expand = {self.width * self.ssm_expand} not divisible by "
+                    f"ssm_headdim {self.ssm_headdim}"
+                )
+            if self.ssm_chunk & (self.ssm_chunk - 1):
+                raise ValueError(f"ModelConfig.ssm_chunk must be a power of two, got {self.ssm_chunk}")
+            if self.scan == "blockwise":
+                if not self.block_sizes:
+                    raise ValueError("ModelConfig.block_sizes must not be empty when scan='blockwise'")
+                grid = self.token_grid
+                for b_h, b_w in self.block_sizes:
+                    if b_h < 1 or b_w < 1 or grid[0] % b_h or grid[1] % b_w:
+                        raise ValueError(
+                            f"ModelConfig: block size ({b_h}, {b_w}) does not divide the token grid {grid}"
+                        )
+
+    @property
+    def token_grid(self) -> tuple[int, int]:
+        return self.image_height // self.patch_size, self.image_width // self.patch_size
+
+    @property
+    def tokens_per_frame(self) -> int:
+        return self.token_grid[0] * self.token_grid[1]
+
+    @property
+    def uses_ssm(self) -> bool:
+        return self.temporal in ("ssm+local", "ssm")
+
+    @property
+    def uses_attention(self) -> bool:
+        return self.temporal in ("ssm+local", "local", "full")
+
+    def block_size(self, layer: int) -> tuple[int, int]:
+        """The (b_h, b_w) token block that layer `layer` scans through time."""
+        if self.scan == "frame":
+            return self.token_grid
+        if self.scan == "token":
+            return (1, 1)
+        return self.block_sizes[layer % len(self.block_sizes)]
+
+
+def tiny_model_config(**overrides) -> ModelConfig:
+    """A few-thousand-parameter model on 16x16 frames for CPU tests (3 layers cycle 3 block sizes)."""
+    values = dict(
+        image_height=16, image_width=16, patch_size=4, width=32, depth=3, attn_heads=2,
+        block_sizes=[(4, 4), (2, 2), (1, 2)], attn_window=2, ssm_state=8, ssm_headdim=16,
+        ssm_expand=2, ssm_conv=4, ssm_chunk=8, num_discrete_actions=5, num_continuous_actions=2,
+        ssm_backend="torch",
+    )
+    values.update(overrides)
+    return ModelConfig(**values)
+
+
+def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"ModelConfig.{name} must be one of {list(choices)}, got {value!r}")

@@ -1,0 +1,78 @@
+"""One layer: block-wise SSM scan -> frame attention -> MLP, each a residual with per-frame adaLN (DiT)."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from worldsim.model.attention import FrameAttention
+from worldsim.model.config import ModelConfig
+from worldsim.model.ssm import BlockwiseMamba2
+from worldsim.model.state import LayerState
+from worldsim.model.tokens import modulate
+
+
+class WorldModelLayer(nn.Module):
+    def __init__(self, config: ModelConfig, index: int):
+        super().__init__()
+        width = config.width
+        self.grid = config.token_grid
+        self.ssm = (
+            BlockwiseMamba2(
+                width, config.block_size(index), d_state=config.ssm_state, headdim=config.ssm_headdim,
+                expand=config.ssm_expand, d_conv=config.ssm_conv, chunk_size=config.ssm_chunk,
+                backend=config.ssm_backend,
+            )
+            if config.uses_ssm else None
+        )
+        self.attn = (
+            FrameAttention(width, config.attn_heads, None if config.temporal == "full" else config.attn_window)
+            if config.uses_attention else None
+        )
+        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(approximate="tanh"), nn.Linear(4 * width, width))
+        self.sublayers = [name for name, m in (("ssm", self.ssm), ("attn", self.attn), ("mlp", self.mlp)) if m is not None]
+        self.norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        # shift, scale, gate per sub-layer; zero-initialised so every layer starts as the identity
+        self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 3 * len(self.sublayers) * width))
+        nn.init.zeros_(self.modulation[1].weight)
+        nn.init.zeros_(self.modulation[1].bias)
+
+    def forward(
+        self, x: Tensor, cond: Tensor, positions: Tensor, state: LayerState | None = None
+    ) -> tuple[Tensor, LayerState]:
+        """x (B, T, H', W', D), cond (B, T, D), positions (B, T) frame indices, state from the previous
+        frames (None = start of a clip) -> (x, state after the last of these frames)."""
+        state = state or LayerState()
+        new = LayerState()
+        mods = self.modulation(cond).chunk(3 * len(self.sublayers), dim=-1)
+        for i, name in enumerate(self.sublayers):
+            shift, scale, gate = mods[3 * i: 3 * i + 3]
+            h = modulate(self.norm(x), shift, scale)
+            if name == "ssm":
+                h, new.conv, new.ssm = self.ssm(h, state.conv, state.ssm)
+            elif name == "attn":
+                tokens = h.flatten(2, 3)  # (B, T, N, D)
+                h, new.keys, new.values, new.valid = self.attn(
+                    tokens, positions, state.keys, state.values, state.valid
+                )
+                h = h.unflatten(2, self.grid)
+            else:
+                h = self.mlp(h)
+            x = x + gate[:, :, None, None] * h
+        return x, new
+
+    def init_state(self, batch: int, device, dtype) -> LayerState:
+        state = LayerState()
+        if self.ssm is not None:
+            conv_shape, ssm_shape = self.ssm.state_shapes(batch, self.grid)
+            state.conv = torch.zeros(conv_shape, device=device, dtype=dtype)
+            state.ssm = torch.zeros(ssm_shape, device=device, dtype=torch.float32)
+        if self.attn is not None:
+            tokens = self.grid[0] * self.grid[1]
+            frames = 0 if self.attn.window is None else self.attn.window
+            shape = (batch, frames, tokens, self.attn.heads, self.attn.head_dim)
+            state.keys = torch.zeros(shape, device=device, dtype=dtype)
+            state.values = torch.zeros(shape, device=device, dtype=dtype)
+            if self.attn.window is not None:
+                state.valid = torch.zeros(batch, frames, dtype=torch.bool, device=device)
+        return state

@@ -1,0 +1,156 @@
+"""The SSD (Mamba2) scan: a pure-PyTorch chunked version and mamba-ssm's Triton kernel, one signature.
+
+    h_t = exp(dt_t * A) h_{t-1} + dt_t * B_t x_t^T        y_t = C_t h_t + D x_t
+
+Source of the chunked algorithm: "Transformers are SSMs" (Dao & Gu 2024), listing 1 (ssd_minimal).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import types
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+_triton_scan: Callable | None = None
+_triton_error: str | None = None
+
+
+def _load_triton_scan() -> Callable | None:
+    """mamba_chunk_scan_combined, or None (reason kept in _triton_error)."""
+    global _triton_scan, _triton_error
+    if _triton_scan is not None or _triton_error is not None:
+        return _triton_scan
+    name = "mamba_ssm.ops.triton.ssd_combined"
+    try:
+        module = importlib.import_module(name)
+    except ImportError as first:
+        # mamba-ssm 2.3.2.post1's package __init__ imports the Mamba-1 CUDA extension
+        # (selective_scan_cuda) and fails when it was not built; the Triton kernels do not need it,
+        # so register a bare package (no __init__ run) and import the submodule again.
+        try:
+            spec = importlib.util.find_spec("mamba_ssm")
+            if spec is None or not spec.submodule_search_locations:
+                raise ImportError("mamba_ssm is not installed") from first
+            if "mamba_ssm" not in sys.modules:
+                package = types.ModuleType("mamba_ssm")
+                package.__path__ = list(spec.submodule_search_locations)
+                package.__spec__ = spec
+                sys.modules["mamba_ssm"] = package
+            module = importlib.import_module(name)
+        except Exception as second:  # noqa: BLE001 -- any failure means "no Triton backend"
+            _triton_error = f"{type(second).__name__}: {second}"
+            return None
+    except Exception as error:  # noqa: BLE001
+        _triton_error = f"{type(error).__name__}: {error}"
+        return None
+    _triton_scan = module.mamba_chunk_scan_combined
+    return _triton_scan
+
+
+def triton_available() -> bool:
+    return torch.cuda.is_available() and _load_triton_scan() is not None
+
+
+def resolve_backend(backend: str, device: torch.device) -> str:
+    """'auto' -> 'triton' on CUDA when mamba-ssm imports, else 'torch'; 'triton' must be usable."""
+    if backend == "torch":
+        return "torch"
+    if backend == "triton":
+        if device.type != "cuda":
+            raise ValueError(f"ssm_backend='triton' needs CUDA tensors, got device {device}")
+        if _load_triton_scan() is None:
+            raise ValueError(f"ssm_backend='triton' but mamba-ssm's Triton scan is unavailable ({_triton_error})")
+        return "triton"
+    if backend == "auto":
+        return "triton" if device.type == "cuda" and _load_triton_scan() is not None else "torch"
+    raise ValueError(f"ssm backend must be 'auto', 'triton' or 'torch', got {backend!r}")
+
+
+def ssd_scan(
+    x: Tensor,
+    dt: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    chunk_size: int,
+    D: Tensor | None = None,
+    initial_state: Tensor | None = None,
+    backend: str = "auto",
+) -> tuple[Tensor, Tensor]:
+    """x (b, l, h, p), dt (b, l, h) already softplus'ed, A (h,) negative, B/C (b, l, g, n), D (h,),
+    initial_state (b, h, p, n) or None for zeros -> y (b, l, h, p) in x's dtype, final state fp32."""
+    if backend == "torch" or resolve_backend(backend, x.device) == "torch":
+        return ssd_scan_torch(x, dt, A, B, C, chunk_size, D, initial_state)
+    scan = _load_triton_scan()
+    y, final_state = scan(
+        x, dt, A.float(), B, C, chunk_size, D=D,
+        initial_states=None if initial_state is None else initial_state.float(),
+        return_final_states=True,
+    )
+    return y, final_state
+
+
+def _segment_sum(a: Tensor) -> Tensor:
+    """a (..., L) -> (..., L, L) with out[i, j] = sum(a[j+1..i]) for j <= i, -inf above the diagonal."""
+    length = a.shape[-1]
+    a = a[..., None].expand(*a.shape, length)
+    strictly_lower = torch.tril(torch.ones(length, length, dtype=torch.bool, device=a.device), diagonal=-1)
+    sums = torch.cumsum(a.masked_fill(~strictly_lower, 0), dim=-2)
+    lower = torch.tril(torch.ones(length, length, dtype=torch.bool, device=a.device))
+    return sums.masked_fill(~lower, float("-inf"))
+
+
+def ssd_scan_torch(
+    x: Tensor,
+    dt: Tensor,
+    A: Tensor,
+    B: Tensor,
+    C: Tensor,
+    chunk_size: int,
+    D: Tensor | None = None,
+    initial_state: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
+    """Chunked scan in fp32: a masked decay matrix inside each chunk, a recurrence across chunks."""
+    out_dtype = x.dtype
+    with torch.autocast(device_type=x.device.type, enabled=False):
+        batch, length, heads, headdim = x.shape
+        groups, state_dim = B.shape[-2:]
+        x, dt, A, B, C = x.float(), dt.float(), A.float(), B.float(), C.float()
+        # A shorter sequence than a chunk (one frame's block) runs as a single smaller chunk.
+        chunk = max(1, min(chunk_size, length))
+        pad = (-length) % chunk
+        # zero dt in the padding: decay 1 and no input, so the final state is unaffected
+        x_in = F.pad(x * dt[..., None], (0, 0, 0, 0, 0, pad))
+        a = F.pad(A * dt, (0, 0, 0, pad))
+        B = F.pad(B, (0, 0, 0, 0, 0, pad)).repeat_interleave(heads // groups, dim=2)
+        C = F.pad(C, (0, 0, 0, 0, 0, pad)).repeat_interleave(heads // groups, dim=2)
+        chunks = (length + pad) // chunk
+        x_in = x_in.reshape(batch, chunks, chunk, heads, headdim)
+        B = B.reshape(batch, chunks, chunk, heads, state_dim)
+        C = C.reshape(batch, chunks, chunk, heads, state_dim)
+        a = a.reshape(batch, chunks, chunk, heads).permute(0, 3, 1, 2)  # (b, h, c, l)
+        a_cumsum = torch.cumsum(a, dim=-1)
+
+        decay = torch.exp(_segment_sum(a))  # (b, h, c, l, l)
+        y_diag = torch.einsum("bclhn,bcshn,bhcls,bcshp->bclhp", C, B, decay, x_in)
+
+        decay_to_end = torch.exp(a_cumsum[..., -1:] - a_cumsum)
+        chunk_states = torch.einsum("bclhn,bhcl,bclhp->bchpn", B, decay_to_end, x_in)
+        if initial_state is None:
+            initial_state = torch.zeros_like(chunk_states[:, 0])
+        states = torch.cat([initial_state.float()[:, None], chunk_states], dim=1)  # (b, c+1, h, p, n)
+        chunk_decay = torch.exp(_segment_sum(F.pad(a_cumsum[..., -1], (1, 0))))  # (b, h, c+1, c+1)
+        states = torch.einsum("bhzc,bchpn->bzhpn", chunk_decay, states)
+        states, final_state = states[:, :-1], states[:, -1]
+
+        y_off = torch.einsum("bclhn,bchpn,bhcl->bclhp", C, states, torch.exp(a_cumsum))
+        y = (y_diag + y_off).reshape(batch, chunks * chunk, heads, headdim)[:, :length]
+        if D is not None:
+            y = y + x * D.float()[:, None]
+    return y.to(out_dtype), final_state

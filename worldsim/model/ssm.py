@@ -1,0 +1,101 @@
+"""Block-wise Mamba2 mixer: every (b_h, b_w) block of the token grid is one sequence through time.
+
+Layout follows mamba's modules/mamba2.py (in_proj -> causal depthwise conv -> SiLU -> SSD scan ->
+gated RMSNorm -> out_proj); the block-wise scan is from Po et al. 2025, section 3.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor, nn
+
+from worldsim.model.ssd_scan import ssd_scan
+
+
+class GatedRMSNorm(nn.Module):
+    """RMSNorm(y * SiLU(z)) * weight, in fp32 (mamba's norm_before_gate=False)."""
+
+    def __init__(self, dim: int, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, y: Tensor, z: Tensor) -> Tensor:
+        gated = y.float() * F.silu(z.float())
+        normed = gated * torch.rsqrt(gated.pow(2).mean(-1, keepdim=True) + self.eps)
+        return (normed * self.weight.float()).to(y.dtype)
+
+
+class BlockwiseMamba2(nn.Module):
+    def __init__(
+        self,
+        width: int,
+        block_size: tuple[int, int],
+        d_state: int = 32,
+        headdim: int = 64,
+        expand: int = 2,
+        d_conv: int = 4,
+        chunk_size: int = 64,
+        backend: str = "auto",
+        dt_min: float = 1e-3,
+        dt_max: float = 1e-1,
+    ):
+        super().__init__()
+        self.block_size = block_size
+        self.d_state, self.headdim, self.d_conv, self.chunk_size = d_state, headdim, d_conv, chunk_size
+        self.backend = backend
+        self.d_inner = expand * width
+        self.heads = self.d_inner // headdim
+        self.conv_dim = self.d_inner + 2 * d_state  # x, B, C (one group)
+        self.in_proj = nn.Linear(width, self.d_inner + self.conv_dim + self.heads, bias=False)  # z, xBC, dt
+        self.conv1d = nn.Conv1d(self.conv_dim, self.conv_dim, d_conv, groups=self.conv_dim)
+        # dt initialised log-uniform in [dt_min, dt_max]; dt_bias = softplus^-1(dt) (as in mamba2.py)
+        dt = torch.exp(torch.rand(self.heads) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
+        self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))
+        self.A_log = nn.Parameter(torch.log(torch.empty(self.heads).uniform_(1, 16)))
+        self.D = nn.Parameter(torch.ones(self.heads))
+        self.norm = GatedRMSNorm(self.d_inner)
+        self.out_proj = nn.Linear(self.d_inner, width, bias=False)
+
+    def num_blocks(self, grid: tuple[int, int]) -> int:
+        return (grid[0] // self.block_size[0]) * (grid[1] // self.block_size[1])
+
+    def state_shapes(self, batch: int, grid: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Shapes of (conv state, ssm state) for `batch` clips."""
+        sequences = batch * self.num_blocks(grid)
+        return (sequences, self.conv_dim, self.d_conv - 1), (sequences, self.heads, self.headdim, self.d_state)
+
+    def forward(
+        self, x: Tensor, conv_state: Tensor | None = None, ssm_state: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """x (B, T, H', W', D) continuing from the states (None = start of a clip)
+        -> (y (B, T, H', W', D), conv state, ssm state fp32) after the last frame."""
+        batch, frames, grid_h, grid_w, _ = x.shape
+        b_h, b_w = self.block_size
+        n_h, n_w = grid_h // b_h, grid_w // b_w
+        # time-major within each block: frame t's b_h*b_w tokens, then frame t+1's
+        seq = rearrange(x, "b t (nh bh) (nw bw) d -> (b nh nw) (t bh bw) d", bh=b_h, bw=b_w)
+        z, xbc, dt = torch.split(self.in_proj(seq), [self.d_inner, self.conv_dim, self.heads], dim=-1)
+
+        xbc = xbc.transpose(1, 2)  # (S, conv_dim, L)
+        if conv_state is None:
+            conv_state = xbc.new_zeros(xbc.shape[0], self.conv_dim, self.d_conv - 1)
+        padded = torch.cat([conv_state.to(xbc.dtype), xbc], dim=-1)
+        new_conv_state = padded[..., padded.shape[-1] - (self.d_conv - 1):]
+        xbc = F.silu(F.conv1d(padded, self.conv1d.weight, self.conv1d.bias, groups=self.conv_dim)).transpose(1, 2)
+
+        x_ssm, B, C = torch.split(xbc, [self.d_inner, self.d_state, self.d_state], dim=-1)
+        dt = F.softplus(dt.float() + self.dt_bias.float())  # (S, L, heads)
+        A = -torch.exp(self.A_log.float())
+        y, new_ssm_state = ssd_scan(
+            x_ssm.unflatten(-1, (self.heads, self.headdim)), dt, A,
+            B.unsqueeze(2), C.unsqueeze(2), self.chunk_size, D=self.D.float(),
+            initial_state=ssm_state, backend=self.backend,
+        )
+        y = self.out_proj(self.norm(y.flatten(2), z))
+        y = rearrange(y, "(b nh nw) (t bh bw) d -> b t (nh bh) (nw bw) d", b=batch, nh=n_h, nw=n_w, t=frames, bh=b_h)
+        return y, new_conv_state, new_ssm_state

@@ -1,0 +1,154 @@
+"""Training clips, as dicts of frames uint8 (B, T, H, W, 3), discrete int64 (B, T), continuous (B, T, C).
+
+Two sources with one interface (`next_batch`, `state_dict`, `load_state_dict`) so that a resumed run
+continues with exactly the batches it would have seen:
+- `MazeClipSource`: the built-in maze rendered on the training device, no disk. Batch i of rank r is a
+  pure function of (seed, i, r), so the data position is just the batch counter.
+- `DatasetClipSource`: a recorded dataset through the data package's memory-mapped clip loader with
+  worker processes; on resume the loader is rebuilt with the same seed and the consumed batches skipped.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any, Iterator
+
+import torch
+from torch import Tensor
+
+from worldsim.actions import ActionSpace
+from worldsim.env.maze_world import MazeConfig, MazeWorld
+from worldsim.train.config import VALIDATION_SEED_BASE, DataConfig
+
+Batch = dict[str, Tensor]
+
+
+def rollout_maze_clips(
+    world: MazeWorld, seeds: list[int], clip_length: int, policy_name: str, policy_seed: int
+) -> Batch:
+    """Reset `world` to `seeds`, drive it `clip_length − 1` steps with a scripted policy.
+
+    actions[0] is the no-op (frame 0 comes from reset), following the dataset convention.
+    """
+    from worldsim.env.policies import make_policy
+
+    space = world.action_space
+    batch, device = world.batch_size, world.device
+    frames, _ = world.reset(seeds)
+    policy = make_policy(policy_name)
+    policy.reset(world, policy_seed)
+    all_frames = [frames]
+    discrete = [torch.full((batch,), space.noop, dtype=torch.long, device=device)]
+    continuous = [torch.zeros(batch, space.num_continuous, device=device)]
+    for _ in range(clip_length - 1):
+        action_d, action_c = policy.act()
+        if action_c is None:
+            action_c = torch.zeros(batch, space.num_continuous, device=device)
+        frames, _ = world.step(action_d, action_c if space.num_continuous else None)
+        all_frames.append(frames)
+        discrete.append(torch.as_tensor(action_d, device=device).long())
+        continuous.append(torch.as_tensor(action_c, device=device).float().reshape(batch, -1))
+    return {
+        "frames": torch.stack(all_frames, 1),
+        "discrete": torch.stack(discrete, 1),
+        "continuous": torch.stack(continuous, 1),
+    }
+
+
+class MazeClipSource:
+    """Clips of fresh training mazes (seeds < VALIDATION_SEED_BASE, disjoint from validation)."""
+
+    def __init__(self, config: DataConfig, device: torch.device, seed: int, rank: int = 0, world_size: int = 1,
+                 clip_length: int | None = None):
+        self.config = config
+        self.clip_length = clip_length or config.clip_length
+        self.seed, self.rank, self.world_size = seed, rank, world_size
+        self.world = MazeWorld(config.maze, config.batch_size, device)
+        self.position = 0
+
+    @property
+    def action_space(self) -> ActionSpace:
+        return self.world.action_space
+
+    def next_batch(self) -> Batch:
+        batch = self.config.batch_size
+        stream_index = self.position * self.world_size + self.rank  # distinct across ranks and batches
+        first = (self.seed * 1_000_003 + stream_index * batch) % VALIDATION_SEED_BASE
+        seeds = [(first + b) % VALIDATION_SEED_BASE for b in range(batch)]
+        chooser = random.Random(f"{self.seed}/{stream_index}")
+        policy = "revisit" if chooser.random() < self.config.revisit_fraction else "wander"
+        self.position += 1
+        return rollout_maze_clips(self.world, seeds, self.clip_length, policy, chooser.randrange(2**31))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"position": self.position}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.position = int(state["position"])
+
+
+class DatasetClipSource:
+    """Clips of a recorded dataset (worldsim record) through `worldsim.data` 's clip loader."""
+
+    def __init__(self, config: DataConfig, device: torch.device, seed: int, rank: int = 0, world_size: int = 1,
+                 clip_length: int | None = None):
+        from worldsim.data.dataset import open_dataset
+
+        self.config = config
+        self.clip_length = clip_length or config.clip_length
+        self.device = device
+        self.loader_seed = seed * 1009 + rank  # per-rank sampling order
+        self.info = open_dataset(config.dataset_dir)
+        self.position = 0
+        self._iterator: Iterator[Batch] | None = None
+        self._epoch = 0
+
+    @property
+    def action_space(self) -> ActionSpace:
+        return self.info.action_space
+
+    def _make_iterator(self) -> Iterator[Batch]:
+        from worldsim.data.loader import make_clip_loader
+
+        while True:  # one pass per epoch with its own seed, so the order stays reproducible
+            loader = make_clip_loader(
+                self.config.dataset_dir, clip_length=self.clip_length, batch_size=self.config.batch_size,
+                num_workers=self.config.num_workers, seed=self.loader_seed + 7919 * self._epoch,
+            )
+            yield from loader
+            self._epoch += 1
+
+    def next_batch(self) -> Batch:
+        if self._iterator is None:
+            self._iterator = self._make_iterator()
+            for _ in range(self.position):  # resume: replay the consumed part of the order
+                next(self._iterator)
+        batch = next(self._iterator)
+        self.position += 1
+        return {
+            key: torch.as_tensor(batch[key]).to(self.device, non_blocking=True)
+            for key in ("frames", "discrete", "continuous")
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"position": self.position}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.position = int(state["position"])
+        self._iterator = None
+        self._epoch = 0
+
+
+def make_clip_source(config: DataConfig, device: torch.device, seed: int, rank: int = 0, world_size: int = 1,
+                     clip_length: int | None = None) -> MazeClipSource | DatasetClipSource:
+    cls = MazeClipSource if config.source == "maze" else DatasetClipSource
+    return cls(config, device, seed, rank, world_size, clip_length)
+
+
+def validation_seeds(count: int) -> list[int]:
+    """Held-out mazes: never produced by MazeClipSource (its seeds stay below VALIDATION_SEED_BASE)."""
+    return [VALIDATION_SEED_BASE + i for i in range(count)]
+
+
+def make_validation_world(maze: MazeConfig, count: int, device: torch.device) -> MazeWorld:
+    return MazeWorld(maze, count, device)

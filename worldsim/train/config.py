@@ -1,0 +1,125 @@
+"""TrainConfig: everything `worldsim train` reads from YAML (plus `key=value` overrides)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from worldsim.diffusion.noise_levels import NoiseLevelConfig
+from worldsim.env.maze_world import MazeConfig
+from worldsim.model.config import ModelConfig
+
+# Training maze seeds are drawn below this; validation uses seeds from it upward (held-out mazes).
+VALIDATION_SEED_BASE = 1_000_000
+
+
+@dataclass
+class DataConfig:
+    """Where clips come from. `batch_size` is per process: global batch = batch_size × world size."""
+
+    source: Literal["maze", "dataset"] = "maze"
+    dataset_dir: str | None = None  # a recorded dataset (worldsim record), for source: dataset
+    clip_length: int = 32  # frames per training clip
+    batch_size: int = 16  # clips per process and optimizer step
+    num_workers: int = 2  # clip-loader worker processes (source: dataset)
+    maze: MazeConfig = field(default_factory=MazeConfig)
+    revisit_fraction: float = 0.8  # share of maze batches driven by the revisiting policy, the rest wander
+
+
+@dataclass
+class DirectForcingConfig:
+    """Direct Forcing (Wu et al. 2025, §4.2): condition on the model's one-step estimates, not ground truth."""
+
+    enabled: bool = False
+    context_frames: int = 17  # P: leading frames of each clip used as (estimated) context, not scored
+    estimate_noise_min: float = 0.5  # x̃ comes from a copy noised at t ~ U[min, max] (paper silent)
+    estimate_noise_max: float = 0.9
+    clips_start: int = 1  # curriculum: chronological clips per trajectory at the first step ...
+    clips_max: int = 4  # ... growing linearly to this many ...
+    curriculum_steps: int = 2000  # ... over this many optimizer steps
+    train_only_output: bool = True  # the paper updates only the final norm and output layer
+
+
+@dataclass
+class OptimConfig:
+    lr: float = 3e-4
+    weight_decay: float = 0.01  # on matrices only; norms, biases and embeddings are not decayed
+    beta1: float = 0.9
+    beta2: float = 0.99
+    grad_clip: float = 1.0  # max global grad norm; 0 disables
+    ema_decay: float = 0.999
+
+
+@dataclass
+class ScheduleConfig:
+    max_steps: int = 100_000  # optimizer steps
+    warmup_steps: int = 1000  # linear warm-up from 0, then cosine decay to min_lr_ratio·lr
+    min_lr_ratio: float = 0.1
+    max_bad_steps: int = 20  # abort after this many consecutive steps with NaN/inf loss
+
+
+@dataclass
+class LoggingConfig:
+    log_every: int = 50  # steps between metrics.jsonl / TensorBoard records
+    checkpoint_every: int = 2000
+    keep_checkpoints: int = 3  # older checkpoint directories are deleted
+    validate_every: int = 2000
+    validation_clips: int = 8  # held-out maze trajectories per validation
+    validation_context: int = 16  # ground-truth frames before the predicted ones
+    validation_rollout: int = 16  # frames generated autoregressively from the ground-truth actions
+    sampling_steps: int = 8  # Euler steps per generated frame
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    noise: NoiseLevelConfig = field(default_factory=NoiseLevelConfig)
+    direct_forcing: DirectForcingConfig = field(default_factory=DirectForcingConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    precision: Literal["auto", "bf16", "fp32"] = "auto"  # auto: bf16 autocast on CUDA, fp32 on CPU
+    compile: bool = False  # torch.compile the training forward (CUDA only)
+    activation_checkpointing: bool = False  # recompute activations in backward to save memory
+    init_from: str | None = None  # start from these weights (e.g. a Direct Forcing fine-tune)
+
+
+def validate_train_config(config: TrainConfig) -> None:
+    """Raise ValueError naming the first inconsistent option, before any work is done."""
+    data, model, df = config.data, config.model, config.direct_forcing
+    config.noise.validate()
+    if data.clip_length < 2:
+        raise ValueError(f"data.clip_length must be >= 2, got {data.clip_length}")
+    if data.batch_size < 1:
+        raise ValueError(f"data.batch_size must be >= 1, got {data.batch_size}")
+    if data.source == "dataset" and not data.dataset_dir:
+        raise ValueError("data.source is 'dataset' but data.dataset_dir is not set")
+    if data.source == "maze" and (data.maze.height, data.maze.width) != (model.image_height, model.image_width):
+        raise ValueError(
+            f"data.maze renders {data.maze.height}x{data.maze.width} frames but model expects "
+            f"{model.image_height}x{model.image_width}; set data.maze.height/width or model.image_height/width"
+        )
+    if not 0.0 <= data.revisit_fraction <= 1.0:
+        raise ValueError(f"data.revisit_fraction must be in [0, 1], got {data.revisit_fraction}")
+    if df.enabled:
+        if not 1 <= df.context_frames < data.clip_length:
+            raise ValueError(
+                f"direct_forcing.context_frames must be in [1, clip_length-1={data.clip_length - 1}], "
+                f"got {df.context_frames}"
+            )
+        if not 0.0 <= df.estimate_noise_min <= df.estimate_noise_max <= 1.0:
+            raise ValueError("direct_forcing: need 0 <= estimate_noise_min <= estimate_noise_max <= 1")
+        if not 1 <= df.clips_start <= df.clips_max:
+            raise ValueError("direct_forcing: need 1 <= clips_start <= clips_max")
+    if config.schedule.max_steps < 1:
+        raise ValueError(f"schedule.max_steps must be >= 1, got {config.schedule.max_steps}")
+    if config.schedule.warmup_steps < 0:
+        raise ValueError(f"schedule.warmup_steps must be >= 0, got {config.schedule.warmup_steps}")
+    if not 0.0 <= config.optim.ema_decay < 1.0:
+        raise ValueError(f"optim.ema_decay must be in [0, 1), got {config.optim.ema_decay}")
+    for name in ("log_every", "checkpoint_every", "validate_every", "sampling_steps"):
+        if getattr(config.logging, name) < 1:
+            raise ValueError(f"logging.{name} must be >= 1, got {getattr(config.logging, name)}")

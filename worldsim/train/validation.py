@@ -1,0 +1,90 @@
+"""Validation on held-out mazes: one-step prediction PSNR, autoregressive rollout PSNR, a PNG strip.
+
+Each of `clips` held-out trajectories (seeds ≥ VALIDATION_SEED_BASE, revisiting policy) has `context`
+ground-truth frames fed into the model state, then `rollout` more frames:
+- one-step: each of those frames is generated from the ground-truth past (state copied, then the true
+  frame committed), so only one frame's error counts;
+- rollout: the frames are generated one after another from the model's own past and the true actions.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from worldsim.diffusion.sampler import generate_frame
+from worldsim.env.maze_world import MazeConfig, MazeWorld
+from worldsim.frames import to_model, to_uint8
+from worldsim.train.clip_sources import Batch, rollout_maze_clips, validation_seeds
+
+
+def psnr(prediction: Tensor, target: Tensor) -> Tensor:
+    """Per-frame PSNR in dB of frames (..., 3, H, W) in [-1, 1] (peak-to-peak 2)."""
+    mse = (prediction.float() - target.float()).pow(2).mean(dim=(-3, -2, -1)).clamp_min(1e-10)
+    return 10.0 * torch.log10(4.0 / mse)
+
+
+def validation_clips(maze: MazeConfig, clips: int, length: int, device: torch.device) -> Batch:
+    world = MazeWorld(maze, clips, device)
+    return rollout_maze_clips(world, validation_seeds(clips), length, "revisit", policy_seed=12345)
+
+
+@torch.no_grad()
+def validate(
+    model: nn.Module, data: Batch, context: int, rollout: int, steps: int, sample_path: Path | None = None,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Metrics of `model` (eval mode) on `data` (frames uint8 (B, context+rollout, H, W, 3) + actions)."""
+    was_training = model.training
+    model.eval()
+    frames = to_model(data["frames"])  # (B, L, 3, H, W)
+    discrete, continuous = data["discrete"], data["continuous"]
+    use_continuous = model.config.num_continuous_actions > 0
+    batch = frames.shape[0]
+    device = frames.device
+    generator = torch.Generator(device).manual_seed(seed)
+
+    def act(f: int) -> tuple[Tensor, Tensor | None]:
+        return discrete[:, f], continuous[:, f] if use_continuous else None
+
+    ones = torch.ones(batch, device=device)
+    state = model.init_state(batch, device)
+    for f in range(context):
+        model.step(frames[:, f], ones, *act(f), state, commit=True)
+    rollout_state = copy.deepcopy(state)
+    one_step = []
+    for f in range(context, context + rollout):
+        prediction = generate_frame(model, copy.deepcopy(state), *act(f), steps, generator)
+        one_step.append(psnr(prediction, frames[:, f]))
+        model.step(frames[:, f], ones, *act(f), state, commit=True)
+    generated = []
+    for f in range(context, context + rollout):
+        generated.append(generate_frame(model, rollout_state, *act(f), steps, generator))
+    generated_frames = torch.stack(generated, 1)
+    rollout_psnr = psnr(generated_frames, frames[:, context:])  # (B, rollout)
+    if sample_path is not None:
+        write_strip(sample_path, data["frames"][0, context:], to_uint8(generated_frames[0]))
+    model.train(was_training)
+    return {
+        "psnr_one_step": float(torch.stack(one_step).mean()),
+        "psnr_rollout": float(rollout_psnr.mean()),
+        "psnr_rollout_last": float(rollout_psnr[:, -1].mean()),
+    }
+
+
+def write_strip(path: Path, truth: Tensor, prediction: Tensor) -> None:
+    """PNG: ground-truth frames (T, H, W, 3) uint8 in the top row, predictions below. Atomic."""
+    import matplotlib.image
+
+    top = np.concatenate(list(truth.cpu().numpy()), axis=1)
+    bottom = np.concatenate(list(prediction.cpu().numpy()), axis=1)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    matplotlib.image.imsave(tmp, np.concatenate([top, bottom], axis=0), format="png")
+    os.replace(tmp, path)
