@@ -59,14 +59,14 @@ def test_step_rejects_bad_input(model):
 @pytest.mark.parametrize(
     "overrides,match",
     [
-        (dict(image_height=18), "patch_size"),
-        (dict(block_sizes=[(3, 4)]), "block size"),
-        (dict(attn_heads=3), "attn_heads"),
-        (dict(ssm_chunk=12), "power of two"),
-        (dict(ssm_headdim=24), "ssm_headdim"),
-        (dict(temporal="causal"), "temporal"),
-        (dict(scan="rows"), "scan"),
-        (dict(attn_window=0), "attn_window"),
+        ({"image_height": 18}, "patch_size"),
+        ({"block_sizes": [(3, 4)]}, "block size"),
+        ({"attn_heads": 3}, "attn_heads"),
+        ({"ssm_chunk": 12}, "power of two"),
+        ({"ssm_headdim": 24}, "ssm_headdim"),
+        ({"temporal": "causal"}, "temporal"),
+        ({"scan": "rows"}, "scan"),
+        ({"attn_window": 0}, "attn_window"),
     ],
 )
 def test_config_rejects_bad_values(overrides, match):

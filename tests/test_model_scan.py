@@ -8,7 +8,7 @@ from worldsim.model import ssd_scan_torch
 
 def naive_scan(x, dt, A, B, C, D, initial_state):
     """h_t = exp(dt_t A) h_{t-1} + dt_t x_t B_t^T, y_t = C_t h_t + D x_t, one token at a time."""
-    batch, length, heads, headdim = x.shape
+    _batch, length, heads, _headdim = x.shape
     B = B.repeat_interleave(heads // B.shape[2], dim=2)
     C = C.repeat_interleave(heads // C.shape[2], dim=2)
     h = initial_state.clone()
@@ -23,15 +23,15 @@ def naive_scan(x, dt, A, B, C, D, initial_state):
 def random_inputs(length: int, groups: int = 1, seed: int = 0, requires_grad: bool = False):
     g = torch.Generator().manual_seed(seed)
     batch, heads, headdim, state = 2, 4, 3, 5
-    tensors = dict(
-        x=torch.randn(batch, length, heads, headdim, generator=g),
-        dt=torch.rand(batch, length, heads, generator=g) * 0.5,
-        A=-torch.rand(heads, generator=g) * 2 - 0.1,
-        B=torch.randn(batch, length, groups, state, generator=g),
-        C=torch.randn(batch, length, groups, state, generator=g),
-        D=torch.randn(heads, generator=g),
-        initial_state=torch.randn(batch, heads, headdim, state, generator=g),
-    )
+    tensors = {
+        "x": torch.randn(batch, length, heads, headdim, generator=g),
+        "dt": torch.rand(batch, length, heads, generator=g) * 0.5,
+        "A": -torch.rand(heads, generator=g) * 2 - 0.1,
+        "B": torch.randn(batch, length, groups, state, generator=g),
+        "C": torch.randn(batch, length, groups, state, generator=g),
+        "D": torch.randn(heads, generator=g),
+        "initial_state": torch.randn(batch, heads, headdim, state, generator=g),
+    }
     for t in tensors.values():
         t.requires_grad_(requires_grad)
     return tensors

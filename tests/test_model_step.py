@@ -118,4 +118,4 @@ def test_full_attention_state_grows():
     after_10 = state_nbytes(state)
     run_steps(model, state, 10)
     assert state_nbytes(state) > after_10
-    assert state.layers[0].keys.shape[1] == 20
+    assert state.layers[0].keys.shape[2] == 20

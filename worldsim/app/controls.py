@@ -17,9 +17,8 @@ from worldsim.actions import ActionSpace
 
 # Radians of yaw per pixel of mouse motion: a 200-px flick turns ~0.6 rad, clipped per step to the bound.
 MOUSE_YAW_RAD_PER_PIXEL = 0.003
-# The maze turns left for a positive yaw delta (counter-clockwise), while moving the mouse right (dx > 0)
-# should turn right, hence the minus sign.
-MOUSE_YAW_SIGN = -1.0
+# The maze's positive yaw delta turns right (clockwise on the map), as moving the mouse right (dx > 0) should.
+MOUSE_YAW_SIGN = 1.0
 
 FORWARD_KEYS = frozenset({pygame.K_w, pygame.K_UP})
 BACKWARD_KEYS = frozenset({pygame.K_s, pygame.K_DOWN})

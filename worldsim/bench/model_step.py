@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -26,14 +27,17 @@ def _sync(device: torch.device) -> None:
 
 
 def time_ms(fn: Callable[[], object], device: torch.device, warmup: int, iters: int) -> float:
+    """Median wall time of one synchronised call (the median resists other processes sharing the CPU)."""
     for _ in range(warmup):
         fn()
     _sync(device)
-    start = time.perf_counter()
+    times = []
     for _ in range(iters):
+        start = time.perf_counter()
         fn()
-    _sync(device)
-    return (time.perf_counter() - start) * 1000 / iters
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
 
 
 def make_inputs(config: ModelConfig, batch: int, device: torch.device, dtype: torch.dtype):

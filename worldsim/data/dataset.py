@@ -9,7 +9,15 @@ from pathlib import Path
 
 from worldsim.actions import ActionSpace
 from worldsim.data.atomic import write_json_atomic
-from worldsim.data.episode import TEMP_PREFIX, Episode, EpisodeError, EpisodeMeta, episode_index, read_episode, read_meta
+from worldsim.data.episode import (
+    TEMP_PREFIX,
+    Episode,
+    EpisodeError,
+    EpisodeMeta,
+    episode_index,
+    read_episode,
+    read_meta,
+)
 
 INDEX_FILE = "index.json"
 DATASET_FORMAT = "worldsim-dataset"

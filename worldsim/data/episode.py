@@ -73,7 +73,7 @@ class EpisodeMeta:
         }
 
     @classmethod
-    def from_dict(cls, data: Any, where: str) -> "EpisodeMeta":
+    def from_dict(cls, data: Any, where: str) -> EpisodeMeta:
         """Parse meta.json content; `where` (the file) is named in every error."""
         if not isinstance(data, dict):
             raise EpisodeError(f"{where}: expected a JSON object, got {type(data).__name__}")
@@ -81,7 +81,9 @@ class EpisodeMeta:
             raise EpisodeError(f"{where}: 'format' is {data.get('format')!r}, expected {FORMAT_NAME!r}")
         version = data.get("format_version")
         if version != FORMAT_VERSION:
-            raise EpisodeError(f"{where}: format_version {version!r} is not supported (expected {FORMAT_VERSION})")
+            raise EpisodeError(
+                f"{where}: format_version {version!r} is not supported (expected {FORMAT_VERSION})"
+            )
         for key in ("length", "height", "width"):
             value = data.get(key)
             if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key == "length" else 1):
@@ -174,13 +176,16 @@ def read_episode(path: Path | str, mmap: bool = True) -> Episode:
         bad = np.flatnonzero(~finite | outside)
         if bad.size:
             raise EpisodeError(
-                f"{path / CONTINUOUS_FILE}: action {continuous[bad[0]].tolist()} at step {int(bad[0])} is not "
+                f"{path / CONTINUOUS_FILE}: action {continuous[bad[0]].tolist()} at step {int(bad[0])} "
+                f"is not "
                 f"finite or outside [-{space.continuous_bound}, {space.continuous_bound}]"
             )
     extras = {}
     for name, file in meta.extras.items():
         extras[name] = _load(path / file, None, (meta.length,), mmap, leading_only=True)
-    return Episode(path=path, meta=meta, frames=frames, discrete=discrete, continuous=continuous, extras=extras)
+    return Episode(
+        path=path, meta=meta, frames=frames, discrete=discrete, continuous=continuous, extras=extras
+    )
 
 
 def _load(

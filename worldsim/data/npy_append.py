@@ -2,7 +2,8 @@
 
 The header is written with a fixed size (`HEADER_BYTES`) and a placeholder length; rows are appended as raw
 bytes; `finish` rewrites the header in place with the final length. The result is an ordinary .npy file
-(format 1.0) that `np.load(..., mmap_mode="r")` opens. Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
+(format 1.0) that `np.load(..., mmap_mode="r")` opens.
+Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class NpyAppender:
         self.row_shape = tuple(int(n) for n in row_shape)
         self.dtype = np.dtype(dtype)
         self.length = 0
-        self._file: BinaryIO | None = open(self.path, "wb")
+        self._file: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115 - stays open across append() calls
         self._file.write(npy_header(self.dtype, (0, *self.row_shape)))
 
     def append(self, row: np.ndarray) -> None:
@@ -66,4 +67,3 @@ class NpyAppender:
         if self._file is not None:
             self._file.close()
             self._file = None
-

@@ -14,6 +14,7 @@ import numpy as np
 
 from worldsim.actions import ActionSpace
 from worldsim.data.atomic import write_json_atomic
+from worldsim.data.dataset import check_can_append, write_index
 from worldsim.data.episode import (
     CONTINUOUS_FILE,
     DISCRETE_FILE,
@@ -34,11 +35,12 @@ class EpisodeWriter:
     """Collects frames and actions of one episode; `close()` publishes it as `episode_<n>/`.
 
     Arrays grow on disk (no frame is kept in memory). `source` records where the episode came from
-    (env id, seed, policy, ...). Also usable as a context manager: leaving the block by an exception
-    discards the episode.
+    (env id, seed, policy, ...). Call `discard()` if the episode must not be kept (e.g. on an exception).
     """
 
-    def __init__(self, dataset_dir: Path | str, action_space: ActionSpace, fps: float, source: dict[str, Any]) -> None:
+    def __init__(
+        self, dataset_dir: Path | str, action_space: ActionSpace, fps: float, source: dict[str, Any]
+    ) -> None:
         if fps <= 0:
             raise ValueError(f"fps must be positive, got {fps}")
         self.dataset_dir = Path(dataset_dir)
@@ -49,7 +51,9 @@ class EpisodeWriter:
         self.temp_dir = self.dataset_dir / f"{TEMP_PREFIX}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.temp_dir.mkdir()
         self._frames: NpyAppender | None = None
-        self._discrete = NpyAppender(self.temp_dir / DISCRETE_FILE, (), np.int64) if action_space.num_discrete else None
+        self._discrete = (
+            NpyAppender(self.temp_dir / DISCRETE_FILE, (), np.int64) if action_space.num_discrete else None
+        )
         self._continuous = (
             NpyAppender(self.temp_dir / CONTINUOUS_FILE, (action_space.num_continuous,), np.float32)
             if action_space.num_continuous
@@ -80,7 +84,9 @@ class EpisodeWriter:
             raise ValueError(f"frame must be uint8 (H, W, 3), got {frame.dtype} {frame.shape}")
         where = f"step {self.length} of {self.temp_dir.name}"
         if self._frames is not None and frame.shape != self._frames.row_shape:
-            raise ValueError(f"{where}: frame shape {frame.shape}, earlier frames were {self._frames.row_shape}")
+            raise ValueError(
+                f"{where}: frame shape {frame.shape}, earlier frames were {self._frames.row_shape}"
+            )
         if self._discrete is not None:
             if discrete is None:
                 raise ValueError(f"{where}: this action space needs a discrete action")
@@ -94,9 +100,16 @@ class EpisodeWriter:
             raise ValueError(f"{where}: extras {sorted(extras)}, step 0 had {sorted(self._extras)}")
         for name, value in extras.items():
             if name in self._extras and value.shape != self._extras[name].row_shape:
-                raise ValueError(f"{where}: extra {name!r} of shape {value.shape}, expected {self._extras[name].row_shape}")
+                raise ValueError(
+                    f"{where}: extra {name!r} of shape {value.shape}, expected {self._extras[name].row_shape}"
+                )
         # Validated: now append, so a rejected step leaves no partial row behind.
         if self._frames is None:
+            try:
+                check_can_append(self.dataset_dir, self.action_space, frame.shape[0], frame.shape[1])
+            except ValueError:
+                self.discard()
+                raise
             self._frames = NpyAppender(self.temp_dir / FRAMES_FILE, frame.shape, np.uint8)
             for name, value in extras.items():
                 self._extras[name] = NpyAppender(self.temp_dir / extra_file(name), value.shape, value.dtype)
@@ -131,8 +144,6 @@ class EpisodeWriter:
         write_json_atomic(self.temp_dir / META_FILE, meta.to_dict())
         final = self._publish()
         self._open = False
-        from worldsim.data.dataset import write_index  # dataset imports this module
-
         write_index(self.dataset_dir)
         return final
 
@@ -142,13 +153,6 @@ class EpisodeWriter:
             array.abandon()
         shutil.rmtree(self.temp_dir, ignore_errors=True)
         self._open = False
-
-    def __enter__(self) -> "EpisodeWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, traceback) -> None:
-        if self._open:
-            self.discard() if exc_type is not None else self.close()
 
     def _arrays(self) -> list[NpyAppender]:
         arrays = [self._frames, self._discrete, self._continuous, *self._extras.values()]

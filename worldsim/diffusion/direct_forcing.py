@@ -17,14 +17,19 @@ clip to clip as they do when playing. Choices where the paper is silent:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Callable
 
 import torch
 from torch import Tensor, nn
 
 from worldsim.diffusion.noise_levels import NoiseLevelConfig
-from worldsim.diffusion.rectified_flow import add_noise, make_flow_batch, masked_velocity_loss, one_step_estimate
+from worldsim.diffusion.rectified_flow import (
+    add_noise,
+    make_flow_batch,
+    masked_velocity_loss,
+    one_step_estimate,
+)
 
 
 def trajectory_length(clip_length: int, context_frames: int, num_clips: int) -> int:

@@ -39,10 +39,9 @@ class FrameAttention(nn.Module):
         past_values: Tensor | None = None,
         past_valid: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
-        """x (B, T, N, D), positions (B, T) frame indices; past K/V (B, P, N, heads, d) with
+        """x (B, T, N, D), positions (B, T) frame indices; past K/V (B, heads, P, N, d) with
         past_valid (B, P) bool (frame-local: P = window, unfilled slots False)
         -> (out (B, T, N, D), keys, values, valid) of the frames the next call must see."""
-        batch, frames, tokens, width = x.shape
         q, k, v = self.qkv(x).unflatten(-1, (3, self.heads, self.head_dim)).unbind(dim=3)  # (B, T, N, h, d)
         q = rotate_by_frame(q, positions).to(v.dtype)
         k = rotate_by_frame(k, positions).to(v.dtype)
@@ -55,38 +54,44 @@ class FrameAttention(nn.Module):
     def _local(self, q, k, v, past_keys, past_values, past_valid):
         batch, frames, tokens = q.shape[:3]
         window = self.window
+        k, v = k.permute(0, 3, 1, 2, 4), v.permute(0, 3, 1, 2, 4)  # (B, h, T, N, d)
         if past_keys is None:
-            past_keys = k.new_zeros(batch, window, *k.shape[2:])
-            past_values = v.new_zeros(batch, window, *v.shape[2:])
+            past_keys = k.new_zeros(batch, self.heads, window, tokens, self.head_dim)
+            past_values = v.new_zeros(batch, self.heads, window, tokens, self.head_dim)
             past_valid = torch.zeros(batch, window, dtype=torch.bool, device=k.device)
-        keys = torch.cat([past_keys.to(k.dtype), k], dim=1)  # (B, window + T, N, h, d)
-        values = torch.cat([past_values.to(v.dtype), v], dim=1)
+        keys = torch.cat([past_keys.to(k.dtype), k], dim=2)  # (B, h, window + T, N, d)
+        values = torch.cat([past_values.to(v.dtype), v], dim=2)
         valid = torch.cat([past_valid, torch.ones(batch, frames, dtype=torch.bool, device=k.device)], dim=1)
-        # frame t (index window + t in the concatenation) sees frames t .. window + t
-        gather = torch.arange(frames, device=k.device)[:, None] + torch.arange(window + 1, device=k.device)
-        k_win = keys[:, gather].permute(0, 1, 4, 2, 3, 5).flatten(3, 4)  # (B, T, h, (window+1)*N, d)
-        v_win = values[:, gather].permute(0, 1, 4, 2, 3, 5).flatten(3, 4)
-        mask = valid[:, gather].repeat_interleave(tokens, dim=-1)  # (B, T, (window+1)*N)
+        if frames == 1:  # one step: the concatenation is the window, no gather copy
+            k_win, v_win, mask = keys.flatten(2, 3)[:, None], values.flatten(2, 3)[:, None], valid[:, None]
+        else:
+            # frame t (index window + t in the concatenation) sees frames t .. window + t
+            gather = torch.arange(frames, device=k.device)[:, None] + torch.arange(window + 1, device=k.device)
+            k_win = keys[:, :, gather].transpose(1, 2).flatten(3, 4)  # (B, T, h, (window+1)*N, d)
+            v_win = values[:, :, gather].transpose(1, 2).flatten(3, 4)
+            mask = valid[:, gather]  # (B, T, window+1)
+        # expand, not repeat_interleave: no device sync, so the step stays CUDA-graph capturable
+        mask = mask[..., None].expand(*mask.shape, tokens).flatten(-2)  # (B, T, (window+1)*N)
         out = F.scaled_dot_product_attention(
             q.permute(0, 1, 3, 2, 4).flatten(0, 1),  # (B*T, h, N, d)
             k_win.flatten(0, 1), v_win.flatten(0, 1),
             attn_mask=mask.flatten(0, 1)[:, None, None],
         )
         out = out.unflatten(0, (batch, frames)).permute(0, 1, 3, 2, 4).flatten(-2)  # (B, T, N, D)
-        return out, keys[:, -window:], values[:, -window:], valid[:, -window:]
+        return out, keys[:, :, -window:], values[:, :, -window:], valid[:, -window:]
 
     def _causal(self, q, k, v, past_keys, past_values):
-        batch, frames, tokens = q.shape[:3]
-        keys = k if past_keys is None else torch.cat([past_keys.to(k.dtype), k], dim=1)  # (B, P + T, N, h, d)
-        values = v if past_values is None else torch.cat([past_values.to(v.dtype), v], dim=1)
-        past = keys.shape[1] - frames
+        frames, tokens = q.shape[1:3]
+        k, v = k.permute(0, 3, 1, 2, 4), v.permute(0, 3, 1, 2, 4)  # (B, h, T, N, d)
+        keys = k if past_keys is None else torch.cat([past_keys.to(k.dtype), k], dim=2)  # (B, h, P + T, N, d)
+        values = v if past_values is None else torch.cat([past_values.to(v.dtype), v], dim=2)
+        past = keys.shape[2] - frames
         query_frame = torch.arange(frames, device=k.device) + past
         key_frame = torch.arange(past + frames, device=k.device)
-        mask = (key_frame[None, :] <= query_frame[:, None])  # a frame sees itself fully and every earlier frame
-        mask = mask.repeat_interleave(tokens, dim=0).repeat_interleave(tokens, dim=1)
+        mask = key_frame[None, :] <= query_frame[:, None]  # a frame sees itself fully and every earlier frame
+        mask = mask[:, None, :, None].expand(frames, tokens, past + frames, tokens).reshape(frames * tokens, -1)
         out = F.scaled_dot_product_attention(
-            q.flatten(1, 2).transpose(1, 2),  # (B, h, T*N, d)
-            keys.flatten(1, 2).transpose(1, 2), values.flatten(1, 2).transpose(1, 2),
-            attn_mask=mask,
+            q.permute(0, 3, 1, 2, 4).flatten(2, 3),  # (B, h, T*N, d)
+            keys.flatten(2, 3), values.flatten(2, 3), attn_mask=mask,
         )
         return out.transpose(1, 2).unflatten(1, (frames, tokens)).flatten(-2), keys, values, None

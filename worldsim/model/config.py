@@ -107,12 +107,12 @@ class ModelConfig:
 
 def tiny_model_config(**overrides) -> ModelConfig:
     """A few-thousand-parameter model on 16x16 frames for CPU tests (3 layers cycle 3 block sizes)."""
-    values = dict(
-        image_height=16, image_width=16, patch_size=4, width=32, depth=3, attn_heads=2,
-        block_sizes=[(4, 4), (2, 2), (1, 2)], attn_window=2, ssm_state=8, ssm_headdim=16,
-        ssm_expand=2, ssm_conv=4, ssm_chunk=8, num_discrete_actions=5, num_continuous_actions=2,
-        ssm_backend="torch",
-    )
+    values = {
+        "image_height": 16, "image_width": 16, "patch_size": 4, "width": 32, "depth": 3, "attn_heads": 2,
+        "block_sizes": [(4, 4), (2, 2), (1, 2)], "attn_window": 2, "ssm_state": 8, "ssm_headdim": 16,
+        "ssm_expand": 2, "ssm_conv": 4, "ssm_chunk": 8, "num_discrete_actions": 5, "num_continuous_actions": 2,
+        "ssm_backend": "torch",
+    }
     values.update(overrides)
     return ModelConfig(**values)
 

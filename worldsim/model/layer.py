@@ -70,7 +70,7 @@ class WorldModelLayer(nn.Module):
         if self.attn is not None:
             tokens = self.grid[0] * self.grid[1]
             frames = 0 if self.attn.window is None else self.attn.window
-            shape = (batch, frames, tokens, self.attn.heads, self.attn.head_dim)
+            shape = (batch, self.attn.heads, frames, tokens, self.attn.head_dim)
             state.keys = torch.zeros(shape, device=device, dtype=dtype)
             state.values = torch.zeros(shape, device=device, dtype=dtype)
             if self.attn.window is not None:

@@ -11,7 +11,7 @@ import importlib
 import importlib.util
 import sys
 import types
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -128,8 +128,9 @@ def ssd_scan_torch(
         # zero dt in the padding: decay 1 and no input, so the final state is unaffected
         x_in = F.pad(x * dt[..., None], (0, 0, 0, 0, 0, pad))
         a = F.pad(A * dt, (0, 0, 0, pad))
-        B = F.pad(B, (0, 0, 0, 0, 0, pad)).repeat_interleave(heads // groups, dim=2)
-        C = F.pad(C, (0, 0, 0, 0, 0, pad)).repeat_interleave(heads // groups, dim=2)
+        per_group = heads // groups  # heads of a group share its B and C
+        B = F.pad(B, (0, 0, 0, 0, 0, pad))[:, :, :, None].expand(-1, -1, -1, per_group, -1).flatten(2, 3)
+        C = F.pad(C, (0, 0, 0, 0, 0, pad))[:, :, :, None].expand(-1, -1, -1, per_group, -1).flatten(2, 3)
         chunks = (length + pad) // chunk
         x_in = x_in.reshape(batch, chunks, chunk, heads, headdim)
         B = B.reshape(batch, chunks, chunk, heads, state_dim)

@@ -11,7 +11,7 @@ from torch import Tensor
 class LayerState:
     conv: Tensor | None = None  # (B*nblocks, conv_dim, d_conv-1): last pre-conv inputs of each block sequence
     ssm: Tensor | None = None  # (B*nblocks, heads, headdim, d_state), fp32
-    keys: Tensor | None = None  # (B, window, N, heads, head_dim) ring buffer, oldest first; full: (B, P, ...)
+    keys: Tensor | None = None  # (B, heads, window, N, head_dim) ring buffer, oldest first; full: (B, heads, P, ...)
     values: Tensor | None = None  # same shape as keys
     valid: Tensor | None = None  # (B, window) bool, False for slots not filled yet; None for full
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import torch
 from einops import rearrange
 from torch import Tensor, nn
-import torch
 
 
 def modulate(x: Tensor, shift: Tensor, scale: Tensor) -> Tensor:

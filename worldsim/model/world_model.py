@@ -118,12 +118,12 @@ class WorldModel(nn.Module):
                     raise ValueError(
                         f"discrete: action indices must lie in [0, {c.num_discrete_actions}), got values in [{low}, {high}]"
                     )
-        if continuous is not None:
-            if tuple(continuous.shape) != lead + (c.num_continuous_actions,) or c.num_continuous_actions == 0:
-                raise ValueError(
-                    f"continuous: expected shape {lead + (c.num_continuous_actions,)} "
-                    f"(num_continuous_actions={c.num_continuous_actions}), got {tuple(continuous.shape)}"
-                )
+        expected = lead + (c.num_continuous_actions,)
+        if continuous is not None and (tuple(continuous.shape) != expected or c.num_continuous_actions == 0):
+            raise ValueError(
+                f"continuous: expected shape {expected} "
+                f"(num_continuous_actions={c.num_continuous_actions}), got {tuple(continuous.shape)}"
+            )
 
 
 def _capturing() -> bool:

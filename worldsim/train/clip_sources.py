@@ -11,7 +11,8 @@ continues with exactly the batches it would have seen:
 from __future__ import annotations
 
 import random
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -114,6 +115,7 @@ class DatasetClipSource:
             loader = make_clip_loader(
                 self.config.dataset_dir, clip_length=self.clip_length, batch_size=self.config.batch_size,
                 num_workers=self.config.num_workers, seed=self.loader_seed + 7919 * self._epoch,
+                pin_memory=self.device.type == "cuda",
             )
             yield from loader
             self._epoch += 1

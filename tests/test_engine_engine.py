@@ -1,0 +1,156 @@
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from worldsim.actions import ActionSpace, maze_action_space
+from worldsim.checkpoint import CheckpointError, save_checkpoint
+from worldsim.cli import main
+from worldsim.data.writer import EpisodeWriter
+from worldsim.diffusion.sampler import generate_frame
+from worldsim.engine import EpisodeContext, ImageContext, WorldModelEngine
+from worldsim.env.maze_world import MazeConfig, MazeWorld
+from worldsim.frames import to_model, to_uint8
+from worldsim.model import WorldModel, tiny_model_config
+
+MAZE = maze_action_space()
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1))
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
+    save_checkpoint(path, model, MAZE, {"sampling_steps": 3})
+    return path
+
+
+def actions(count: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    return [
+        (torch.tensor([int(rng.integers(9))]), torch.tensor([[float(rng.uniform(-0.25, 0.25))]]))
+        for _ in range(count)
+    ]
+
+
+def test_engine_frames_equal_a_direct_model_rollout(checkpoint):
+    engine = WorldModelEngine.from_checkpoint(checkpoint, device="cpu")
+    assert engine.steps == 3  # from the checkpoint's metadata
+    first, _ = engine.reset(5)
+    played = [engine.step(d, c)[0] for d, c in actions(6)]
+
+    model = engine.model
+    maze_frame, _ = MazeWorld(MazeConfig(height=16, width=16)).reset(5)
+    torch.testing.assert_close(first, maze_frame)
+    state = model.init_state(1)
+    model.step(to_model(maze_frame), torch.ones(1), torch.zeros(1, dtype=torch.long), torch.zeros(1, 1), state, commit=True)
+    generator = torch.Generator().manual_seed(5)
+    for (d, c), frame in zip(actions(6), played):
+        expected = to_uint8(generate_frame(model, state, d, c, 3, generator))
+        torch.testing.assert_close(frame, expected, rtol=0, atol=0)
+    assert played[0].shape == (1, 16, 16, 3) and played[0].dtype == torch.uint8
+
+
+def test_reset_with_the_same_seed_replays_the_same_frames(checkpoint):
+    engine = WorldModelEngine.from_checkpoint(checkpoint, device="cpu", steps=2)
+    runs = []
+    for _ in range(2):
+        engine.reset(1)
+        runs.append(torch.stack([engine.step(d, c)[0] for d, c in actions(3)]))
+    torch.testing.assert_close(runs[0], runs[1], rtol=0, atol=0)
+
+
+def test_steps_change_at_runtime_and_are_validated(checkpoint):
+    engine = WorldModelEngine.from_checkpoint(checkpoint, device="cpu", steps=2)
+    engine.reset(0)
+    engine.steps = 1
+    frame, info = engine.step(None)
+    assert info["step"] == 1 and engine.hud_info()["steps"] == "1"
+    with pytest.raises(ValueError, match="steps"):
+        engine.steps = 0
+
+
+def test_bad_actions_are_rejected_with_the_culprit(checkpoint):
+    engine = WorldModelEngine.from_checkpoint(checkpoint, device="cpu", steps=1)
+    engine.reset(0)
+    with pytest.raises(ValueError, match="out of range"):
+        engine.step(torch.tensor([9]))
+    with pytest.raises(ValueError, match="shape"):
+        engine.step(torch.tensor([1]), torch.zeros(1, 3))
+
+
+def test_missing_and_corrupt_checkpoints_give_clear_errors(tmp_path, capsys):
+    with pytest.raises(CheckpointError, match="not found"):
+        WorldModelEngine.from_checkpoint(tmp_path / "nope.safetensors", device="cpu")
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(CheckpointError, match="corrupt.safetensors"):
+        WorldModelEngine.from_checkpoint(corrupt, device="cpu")
+    assert main(["play", "--checkpoint", str(corrupt), "--headless", "--frames", "2"]) == 1
+    assert "corrupt.safetensors" in capsys.readouterr().err
+
+
+def test_action_space_mismatch_is_an_error(tmp_path):
+    space = ActionSpace(discrete=("a", "b", "c", "d", "e"), continuous=("x", "y"))
+    path = tmp_path / "other.safetensors"
+    save_checkpoint(path, WorldModel(tiny_model_config()), space)
+    with pytest.raises(ValueError, match="differs from the built-in maze"):
+        WorldModelEngine.from_checkpoint(path, device="cpu")
+
+
+def test_context_from_images_and_unreadable_image(checkpoint, tmp_path):
+    image = np.zeros((32, 32, 3), dtype=np.uint8)
+    image[:, :, 2] = 200  # red in OpenCV's BGR order
+    cv2.imwrite(str(tmp_path / "a.png"), image)
+    engine = WorldModelEngine.from_checkpoint(checkpoint, device="cpu", steps=1)
+    engine.context_source = ImageContext([tmp_path / "a.png"], engine.action_space, 16, 16)
+    first, _ = engine.reset(0)
+    assert first.shape == (1, 16, 16, 3) and (first[..., 0] == 200).all() and (first[..., 2] == 0).all()
+    (tmp_path / "b.png").write_text("not an image")
+    with pytest.raises(ValueError, match="b.png"):
+        ImageContext([tmp_path / "b.png"], engine.action_space, 16, 16)
+
+
+def test_context_from_a_recorded_episode(checkpoint, tmp_path):
+    world = MazeWorld(MazeConfig(height=16, width=16))
+    frames = [world.reset(4)[0]] + [world.step(torch.tensor([1]))[0] for _ in range(3)]
+    writer = EpisodeWriter(tmp_path, MAZE, 30, {"test": True})
+    for index, frame in enumerate(frames):
+        writer.add(frame[0].numpy(), 0 if index == 0 else 1, np.zeros(1, np.float32))
+    episode = writer.close()
+    engine = WorldModelEngine.from_checkpoint(checkpoint, device="cpu", steps=1)
+    engine.context_source = EpisodeContext(episode, engine.action_space, length=3)
+    first, _ = engine.reset(0)
+    torch.testing.assert_close(first, frames[2])
+    assert int(engine.state.frame_index[0]) == 3  # three context frames committed
+
+
+def test_side_by_side_steps_truth_and_model_with_the_same_actions(checkpoint):
+    from worldsim.app.worlds import SideBySideWorld
+
+    engine = WorldModelEngine.from_checkpoint(checkpoint, device="cpu", steps=1)
+    truth = MazeWorld(engine.context_source.maze_config)
+    both = SideBySideWorld(truth, engine)
+    frames, _ = both.reset(2)
+    assert frames.shape == (1, 16, 32, 3)
+    torch.testing.assert_close(frames[:, :, :16], frames[:, :, 16:])  # the model starts from the truth
+    reference = MazeWorld(MazeConfig(height=16, width=16))
+    reference.reset(2)
+    for d, c in actions(3):
+        frames, _ = both.step(d, c)
+        expected, _ = reference.step(d, c)
+    torch.testing.assert_close(frames[:, :, :16], expected)
+    both.steps = 2
+    assert engine.steps == 2 and both.hud_info()["right"] == "model"
+
+
+def test_play_command_headless_on_a_checkpoint(checkpoint, tmp_path):
+    from worldsim.app.video import count_video_frames
+
+    actions_file = tmp_path / "a.npy"
+    np.save(actions_file, np.array([0, 1, 1, 3, 1], dtype=np.int64))
+    out = tmp_path / "model.mp4"
+    argv = ["play", "--checkpoint", str(checkpoint), "--device", "cpu", "--steps", "1", "--headless",
+            "--actions", str(actions_file), "--out", str(out)]
+    assert main(argv) == 0
+    assert count_video_frames(out) == 5

@@ -1,0 +1,1 @@
+"""The pygame front end: events -> action -> world.step -> draw -> tick, over any `World`."""

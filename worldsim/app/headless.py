@@ -1,0 +1,105 @@
+"""Playing without a window (demos, tests, servers): a scripted policy or an action file drives the world,
+and the frames go to an MP4."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+from worldsim.app.video import VideoFileWriter
+from worldsim.world import World
+
+
+class ActionSource(Protocol):
+    """What drives a headless session: the exploration policies of worldsim.env.policies fit this."""
+
+    def reset(self, world: World, seed: int) -> None: ...
+
+    def act(self) -> tuple[Any, Any]: ...
+
+
+class ActionSequence:
+    """Replays a list of discrete actions (alignment as in episodes: actions[0] is for the reset frame)."""
+
+    def __init__(self, actions: np.ndarray, where: str = "actions") -> None:
+        self.actions = np.asarray(actions)
+        self.where = where
+        self.position = 1  # actions[0] belongs to the reset frame
+        self.batch_size = 1
+
+    def reset(self, world: World, seed: int) -> None:
+        world.action_space.check_discrete(self.actions, self.where)
+        self.batch_size = world.batch_size
+        self.position = 1
+
+    def act(self) -> tuple[torch.Tensor, None]:
+        if self.position >= len(self.actions):
+            raise IndexError(f"{self.where}: ran out of actions after {len(self.actions)} frames")
+        action = int(self.actions[self.position])
+        self.position += 1
+        return torch.full((self.batch_size,), action, dtype=torch.long), None
+
+
+def load_actions(path: Path | str) -> ActionSequence:
+    """Discrete actions from .npy (int array (T,)) or .json (a list of ints, or {"discrete": [...]})."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"actions file not found: {path}")
+    if path.suffix == ".npy":
+        try:
+            actions = np.load(path, allow_pickle=False)
+        except (ValueError, OSError, EOFError) as error:
+            raise ValueError(f"{path}: not a readable .npy file ({error})") from error
+    elif path.suffix == ".json":
+        try:
+            data = json.loads(path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path}: not valid JSON ({error})") from error
+        actions = np.asarray(data["discrete"] if isinstance(data, dict) and "discrete" in data else data)
+    else:
+        raise ValueError(f"{path}: actions file must be .npy or .json")
+    if actions.ndim != 1 or actions.size < 1 or not np.issubdtype(actions.dtype, np.integer):
+        raise ValueError(f"{path}: expected a non-empty 1-D list of integer actions, got {actions.dtype} {actions.shape}")
+    return ActionSequence(actions.astype(np.int64), where=str(path))
+
+
+@dataclass
+class HeadlessResult:
+    frames: int
+    seconds: float
+    video: Path | None
+
+    @property
+    def frames_per_second(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else float("inf")
+
+
+def run_headless(
+    world: World, driver: ActionSource, frames: int, seed: int, out: Path | None, fps: int = 30
+) -> HeadlessResult:
+    """`frames` frames of batch element 0 (the reset frame, then frames-1 steps) into the MP4 `out`."""
+    if frames < 1:
+        raise ValueError(f"frames must be >= 1, got {frames}")
+    video = VideoFileWriter(out, fps) if out is not None else None
+    try:
+        observation, _ = world.reset(seed)
+        driver.reset(world, seed)
+        start = time.perf_counter()
+        for index in range(frames):
+            if index:
+                observation, _ = world.step(*driver.act())
+            frame = observation[0].cpu().numpy()
+            if video is not None:
+                video.add(frame)
+        seconds = time.perf_counter() - start
+    except BaseException:
+        if video is not None:
+            video.discard()
+        raise
+    return HeadlessResult(frames, seconds, video.close() if video is not None else None)

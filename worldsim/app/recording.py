@@ -1,0 +1,63 @@
+"""Recording a played session (V key, or `worldsim record --human`): one dataset episode plus an MP4 of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from worldsim.actions import ActionSpace
+from worldsim.app.video import VideoFileWriter
+from worldsim.data.writer import EpisodeWriter
+
+VIDEO_FOLDER = "videos"  # <dataset>/videos/episode_<n>.mp4, beside the episodes the trainer reads
+
+
+class SessionRecording:
+    """Frames and actions from the moment recording starts; `stop()` publishes `episode_<n>/` and its MP4.
+
+    Frame 0 is the frame on screen when recording starts; its action is the no-op, as the episode
+    format requires (docs/dataset-format.md).
+    """
+
+    def __init__(
+        self, dataset_dir: Path, action_space: ActionSpace, fps: float, source: dict[str, Any],
+        first_frame: np.ndarray, export_video: bool = True,
+    ) -> None:
+        self.dataset_dir = Path(dataset_dir)
+        self.action_space = action_space
+        self.episode = EpisodeWriter(self.dataset_dir, action_space, fps, source)
+        video_dir = self.dataset_dir / VIDEO_FOLDER
+        self.video = VideoFileWriter(video_dir / f"{self.episode.temp_dir.name}.mp4", fps) if export_video else None
+        self.add(first_frame, *noop_action(action_space))
+
+    @property
+    def length(self) -> int:
+        return self.episode.length
+
+    def add(self, frame: np.ndarray, discrete: int | None, continuous: np.ndarray | None) -> None:
+        self.episode.add(frame, discrete, continuous)
+        if self.video is not None:
+            self.video.add(frame)
+
+    def stop(self) -> tuple[Path, Path | None]:
+        """(episode directory, MP4 path or None)."""
+        episode_dir = self.episode.close()
+        video_path = None
+        if self.video is not None:
+            # The episode's number is known only once it is published: name the video after it.
+            self.video.path = self.dataset_dir / VIDEO_FOLDER / f"{episode_dir.name}.mp4"
+            video_path = self.video.close()
+        return episode_dir, video_path
+
+    def discard(self) -> None:
+        self.episode.discard()
+        if self.video is not None:
+            self.video.discard()
+
+
+def noop_action(space: ActionSpace) -> tuple[int | None, np.ndarray | None]:
+    discrete = space.noop if space.num_discrete else None
+    continuous = np.zeros(space.num_continuous, dtype=np.float32) if space.num_continuous else None
+    return discrete, continuous

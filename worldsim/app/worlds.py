@@ -1,0 +1,86 @@
+"""Choosing what to play: a ground-truth world ("maze", "gym:<id>"), a checkpoint, or both side by side."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from worldsim.world import World
+
+DEFAULT_CHECKPOINT = Path("checkpoints/default.safetensors")
+
+
+def make_ground_truth_world(world_id: str, device: str = "cpu") -> World:
+    """"maze" or "gym:<id>" (through worldsim.env.make_world once it is available)."""
+    try:
+        from worldsim.env import make_world
+    except ImportError:
+        make_world = None
+    if make_world is not None:
+        return make_world(world_id, batch_size=1, device=device)
+    if world_id != "maze":
+        raise ValueError(f"unknown world {world_id!r}: this build knows only 'maze'")
+    from worldsim.env.maze_world import MazeWorld
+
+    return MazeWorld(batch_size=1, device=device)
+
+
+def resolve_checkpoint(checkpoint: str | None, world_id: str | None) -> tuple[Path | None, str | None]:
+    """(checkpoint to play, note for the user). No choice: the shipped default checkpoint, else the maze."""
+    if checkpoint is not None:
+        return Path(checkpoint), None
+    if world_id is not None:
+        return None, None
+    if DEFAULT_CHECKPOINT.is_file():
+        return DEFAULT_CHECKPOINT, None
+    return None, (
+        f"note: no trained model at {DEFAULT_CHECKPOINT}; playing the built-in maze (ground truth). "
+        "Train one with `worldsim train` or pass --checkpoint PATH."
+    )
+
+
+class SideBySideWorld:
+    """Two worlds with the same action space, stepped with the same actions; frames side by side
+    (B, H, W_left + W_right, 3). The engine's steps and HUD figures show through."""
+
+    def __init__(self, left: World, right: World) -> None:
+        if left.action_space != right.action_space:
+            raise ValueError(
+                f"side by side: the worlds' action spaces differ ({left.action_space} vs {right.action_space})"
+            )
+        if left.batch_size != right.batch_size:
+            raise ValueError(f"side by side: batch sizes differ ({left.batch_size} vs {right.batch_size})")
+        self.left, self.right = left, right
+        self.action_space = left.action_space
+        self.batch_size = left.batch_size
+
+    @property
+    def steps(self) -> int:
+        return self.right.steps
+
+    @steps.setter
+    def steps(self, value: int) -> None:
+        self.right.steps = value
+
+    def reset(self, seed: Any = None) -> tuple[Tensor, dict[str, Any]]:
+        left, left_info = self.left.reset(seed)
+        right, right_info = self.right.reset(seed)
+        return self._join(left, right), {"step": 0, "left": left_info, "right": right_info}
+
+    def step(self, discrete: Tensor | None, continuous: Tensor | None = None) -> tuple[Tensor, dict[str, Any]]:
+        left, left_info = self.left.step(discrete, continuous)
+        right, right_info = self.right.step(discrete, continuous)
+        return self._join(left, right), {"step": left_info["step"], "left": left_info, "right": right_info}
+
+    def hud_info(self) -> dict[str, str]:
+        info = getattr(self.right, "hud_info", None)
+        return {"left": "truth", "right": "model", **(info() if callable(info) else {})}
+
+    @staticmethod
+    def _join(left: Tensor, right: Tensor) -> Tensor:
+        if left.shape[1] != right.shape[1]:
+            raise ValueError(f"side by side: frame heights differ ({left.shape[1]} vs {right.shape[1]})")
+        return torch.cat([left.cpu(), right.cpu()], dim=2)

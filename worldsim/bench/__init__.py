@@ -1,0 +1,1 @@
+"""Benchmarks: each module is a command writing JSON (python -m worldsim.bench.<name>)."""

@@ -1,0 +1,133 @@
+"""`worldsim play`: play a trained world model (or the built-in maze) in a window, or headless to an MP4."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from worldsim.world import World
+
+DEFAULT_HEADLESS_FRAMES = 300
+
+EXAMPLES = """\
+keys: W/S or Up/Down move, A/D strafe, Left/Right or Q/E turn, mouse turns (M releases it),
+      P pause, R reset, [ ] denoising steps, V record, F12/K screenshot, H help, Esc quit.
+
+examples:
+  worldsim play                                   # checkpoints/default.safetensors, else the built-in maze
+  worldsim play --checkpoint run/ckpt.safetensors --steps 4 --side-by-side
+  worldsim play --world maze --seed 7             # the ground-truth maze
+  worldsim play --headless --policy wander --frames 300 --out play.mp4
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "play", help="play a world model (or the built-in maze) with keyboard and mouse",
+        description=__doc__, epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_play_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def add_play_arguments(parser: argparse.ArgumentParser) -> None:
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--checkpoint", metavar="PATH", help="model checkpoint (.safetensors) to play")
+    what.add_argument("--world", metavar="ID", help="ground-truth world instead of a model: maze or gym:<id>")
+    parser.add_argument("--seed", type=int, default=0, help="maze / context seed (R adds 1) (default 0)")
+    parser.add_argument("--fps", type=int, default=30, help="frame rate cap of the loop (default 30)")
+    parser.add_argument("--scale", type=int, default=8, help="window pixels per frame pixel (default 8)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if present), cuda, cuda:1 or cpu")
+    parser.add_argument("--steps", type=int, help="denoising steps per frame (default: the checkpoint's)")
+    parser.add_argument("--commit-noise", type=float, default=1.0, metavar="LEVEL",
+                        help="noise level at which generated frames enter the model's memory; 0.9-0.98 "
+                             "reduces drift in long sessions (default 1.0 = as generated)")
+    parser.add_argument("--context", nargs="+", metavar="PATH",
+                        help="start the model from an episode directory or from image files instead of a maze")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="ground-truth maze (left) next to the model (right), same actions")
+    parser.add_argument("--no-cuda-graph", action="store_true", help="run the model eagerly on CUDA")
+    parser.add_argument("--screenshots", type=Path, default=Path("screenshots"), help="folder for F12/K PNGs")
+    parser.add_argument("--recordings", type=Path, default=Path("recordings"),
+                        help="dataset folder for V recordings (episode_<n>/ + videos/episode_<n>.mp4)")
+    headless = parser.add_argument_group("headless (no window)")
+    headless.add_argument("--headless", action="store_true", help="no window: a policy or action file plays")
+    headless.add_argument("--policy", default="wander", help="exploration policy: wander, revisit, random")
+    headless.add_argument("--actions", type=Path, help="discrete actions to replay (.npy or .json list)")
+    headless.add_argument("--frames", type=int,
+                          help="frames to play headless (default: 300 with a policy, all of --actions)")
+    headless.add_argument("--out", type=Path, help="MP4 file of the headless frames")
+
+
+def build_world(args: argparse.Namespace) -> World:
+    from worldsim.app.worlds import SideBySideWorld, make_ground_truth_world, resolve_checkpoint
+
+    checkpoint, note = resolve_checkpoint(args.checkpoint, args.world)
+    if note:
+        print(note, file=sys.stderr)
+    if checkpoint is None:
+        if args.side_by_side or args.context:
+            raise ValueError("--side-by-side and --context need a model (--checkpoint)")
+        return make_ground_truth_world(args.world or "maze", device="cpu")
+    from worldsim.engine import WorldModelEngine
+
+    engine = WorldModelEngine.from_checkpoint(
+        checkpoint, args.device, args.steps, commit_noise_level=args.commit_noise,
+        use_cuda_graph=not args.no_cuda_graph,
+    )
+    if args.context:
+        engine.context_source = context_source(args.context, engine)
+    if args.side_by_side:
+        if args.context:
+            raise ValueError("--side-by-side starts both worlds from the same maze; drop --context")
+        from worldsim.env.maze_world import MazeWorld
+
+        return SideBySideWorld(MazeWorld(engine.context_source.maze_config), engine)
+    return engine
+
+
+def context_source(paths: list[str], engine):
+    from worldsim.engine import EpisodeContext, ImageContext
+
+    if len(paths) == 1 and Path(paths[0]).is_dir():
+        return EpisodeContext(paths[0], engine.action_space)
+    height, width = engine.image_size
+    return ImageContext(paths, engine.action_space, height, width)
+
+
+def run(args: argparse.Namespace) -> int:
+    world = build_world(args)
+    if args.headless:
+        return run_headless_command(world, args)
+    from worldsim.app.session import PlaySession, SessionOptions
+    from worldsim.app.window import NoDisplayError
+
+    options = SessionOptions(
+        fps=args.fps, seed=args.seed, scale=args.scale, screenshot_dir=args.screenshots,
+        recording_dir=args.recordings, source={"played": args.checkpoint or args.world or "default"},
+    )
+    try:
+        session = PlaySession(world, options)
+    except NoDisplayError as error:
+        print(f"worldsim play: {error}", file=sys.stderr)
+        return 1
+    session.run()
+    return 0
+
+
+def run_headless_command(world: World, args: argparse.Namespace) -> int:
+    from worldsim.app.headless import load_actions, run_headless
+
+    frames = args.frames or DEFAULT_HEADLESS_FRAMES
+    if args.actions is not None:
+        driver = load_actions(args.actions)
+        frames = min(args.frames or len(driver.actions), len(driver.actions))
+    else:
+        from worldsim.env.policies import make_policy
+
+        driver = make_policy(args.policy)
+    result = run_headless(world, driver, frames, args.seed, args.out, args.fps)
+    where = f" -> {result.video}" if result.video else ""
+    print(f"played {result.frames} frames in {result.seconds:.2f} s ({result.frames_per_second:.1f} frames/s){where}")
+    return 0

@@ -1,0 +1,138 @@
+"""`worldsim record`: record action-video episodes into a dataset, headless (a scripted policy) or by hand."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from worldsim.world import World
+
+DEFAULT_MAZE_BATCH = 8
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "record",
+        help="record episodes (frames + actions) into a dataset directory",
+        description=(
+            "Record episodes into the dataset DIR (created if missing; an existing dataset gets new "
+            "episodes appended, never overwritten). Headless: a scripted policy drives --batch worlds in "
+            "lock-step. --human: you play in a window and each episode is saved when you press Esc or R. "
+            "Format: docs/dataset-format.md."
+        ),
+        epilog=(
+            "examples:\n"
+            "  worldsim record --env maze --policy revisit --episodes 32 --steps 500 --out data/maze\n"
+            "  worldsim record --env gym:ALE/Pong-v5 --policy random --episodes 4 --steps 1000 \\\n"
+            "      --out data/pong\n"
+            "  worldsim record --env maze --human --out data/mine"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--env", default="maze", help="'maze' (built-in) or 'gym:<gymnasium id>' (default: maze)"
+    )
+    parser.add_argument(
+        "--policy", default="wander", help="scripted policy: wander, revisit or random (default: wander)"
+    )
+    parser.add_argument("--episodes", type=int, default=4, help="number of episodes to record (default: 4)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=500,
+        help="frames per episode, frame 0 from reset included; gym episodes may end sooner (default: 500)",
+    )
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="dataset directory")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=None,
+        help=f"worlds run in lock-step (default: {DEFAULT_MAZE_BATCH} for the maze, 1 for gym)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="episode i is reset with seed SEED+i (default: 0)"
+    )
+    parser.add_argument(
+        "--device", default="cpu", help="device the maze renders on: cpu or cuda (default: cpu)"
+    )
+    parser.add_argument("--height", type=int, default=64, help="maze frame height in pixels (default: 64)")
+    parser.add_argument("--width", type=int, default=64, help="maze frame width in pixels (default: 64)")
+    parser.add_argument(
+        "--fps",
+        type=float,
+        default=15.0,
+        help="frame rate stored in meta.json and used by --human (default: 15)",
+    )
+    parser.add_argument(
+        "--human", action="store_true", help="play in a pygame window instead of a scripted policy"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.episodes < 1 or args.steps < 1:
+        raise ValueError(f"--episodes and --steps must be >= 1, got {args.episodes} and {args.steps}")
+    if args.human:
+        return _record_human(args)
+    from worldsim.data.recorder import record_policy_episodes
+
+    world = make_record_world(args.env, args.batch, args.device, args.height, args.width)
+    from worldsim.env.policies import make_policy  # after the world: env id errors come first
+
+    policy = make_policy(args.policy)
+    paths = record_policy_episodes(
+        world,
+        policy,
+        args.out,
+        episodes=args.episodes,
+        steps=args.steps,
+        seed=args.seed,
+        fps=args.fps,
+        source={"env": args.env, "policy": args.policy},
+        progress=not args.no_progress,
+    )
+    frames = sum(_length(path) for path in paths)
+    print(f"recorded {len(paths)} episodes ({frames} frames) into {args.out}")
+    return 0
+
+
+def make_record_world(env_id: str, batch: int | None, device: str, height: int, width: int) -> World:
+    """The maze at the requested resolution and batch; gymnasium worlds run one at a time."""
+    if env_id == "maze":
+        from worldsim.env.maze_world import MazeConfig, MazeWorld
+
+        batch = DEFAULT_MAZE_BATCH if batch is None else batch
+        if batch < 1:
+            raise ValueError(f"--batch must be >= 1, got {batch}")
+        return MazeWorld(MazeConfig(height=height, width=width), batch_size=batch, device=device)
+    if not env_id.startswith("gym:"):
+        raise ValueError(f"--env {env_id!r}: expected 'maze' or 'gym:<gymnasium id>' such as gym:ALE/Pong-v5")
+    if batch not in (None, 1):
+        raise ValueError(f"--batch {batch}: gymnasium worlds are recorded one at a time (use --batch 1)")
+    from worldsim.env import make_world
+
+    return make_world(env_id, batch_size=1, device=device)
+
+
+def _record_human(args: argparse.Namespace) -> int:
+    try:
+        from worldsim.app.human_record import record_human
+    except ImportError as error:
+        raise ValueError(
+            f"--human needs the play window (worldsim.app.human_record), which is unavailable: {error}"
+        )
+    world = make_record_world(
+        args.env, 1 if args.batch is None else args.batch, args.device, args.height, args.width
+    )
+    if world.batch_size != 1:
+        raise ValueError(f"--human plays one world; got --batch {world.batch_size}")
+    paths = record_human(world, args.out, fps=int(args.fps), seed=args.seed)
+    print(f"saved {len(paths)} episodes into {args.out}")
+    return 0
+
+
+def _length(path: Path) -> int:
+    from worldsim.data.episode import read_meta
+
+    return read_meta(path).length

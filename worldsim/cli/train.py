@@ -1,0 +1,54 @@
+"""`worldsim train`: train a world model from a YAML config, on one GPU, the CPU, or several GPUs (torchrun)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+EPILOG = """\
+examples:
+  worldsim train --config configs/tiny.yaml --out runs/tiny
+  worldsim train --config configs/default.yaml --out runs/maze data.batch_size=8 optim.lr=2e-4
+  worldsim train --config configs/default.yaml --out runs/maze --resume --max-minutes 60
+  torchrun --nproc_per_node 2 -m worldsim train --config configs/default.yaml --out runs/maze2
+
+Overrides are dotted config keys with YAML values. Under torchrun data.batch_size is per GPU
+(global batch = batch_size x GPUs). Ctrl-C or SIGTERM saves a checkpoint and exits; see docs/training.md.
+"""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train a world model (diffusion forcing, rectified flow)",
+        description="Train a world model. Writes checkpoints, metrics.jsonl, TensorBoard logs and validation "
+                    "sample strips into --out.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--config", type=Path, default=None, help="YAML training config (default: built-in defaults)")
+    parser.add_argument("--out", type=Path, required=True, help="run directory (created; must be writable)")
+    parser.add_argument("--resume", action="store_true", help="continue from the run directory's latest checkpoint")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="stop cleanly with a checkpoint after this many minutes")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs still written)")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. optim.lr=1e-4")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from worldsim.config import load_config
+    from worldsim.train.config import TrainConfig
+    from worldsim.train.trainer import TrainingAborted, train
+
+    if args.max_minutes is not None and args.max_minutes <= 0:
+        raise ValueError(f"--max-minutes must be > 0, got {args.max_minutes}")
+    config = load_config(TrainConfig, args.config, args.overrides)
+    try:
+        result = train(config, args.out, resume=args.resume, max_minutes=args.max_minutes,
+                       show_progress=not args.no_progress)
+    except TrainingAborted as error:
+        print(f"worldsim train: aborted: {error}", file=sys.stderr)
+        return 1
+    if result.checkpoint is not None:  # rank 0 only under torchrun
+        print(f"{result.stop_reason} at step {result.step}; checkpoint: {result.checkpoint}")
+    return 0

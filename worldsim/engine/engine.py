@@ -1,0 +1,221 @@
+"""`WorldModelEngine`: a trained checkpoint behind the `World` interface (reset / step -> frames).
+
+reset(seed) commits real context frames (by default the first frame of built-in maze `seed`) to a fresh
+model state; each step(action) then generates one frame with `steps` Euler steps and commits it.
+Time and memory per step are constant for the fixed-state variants (ssm+local, local, ssm).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from worldsim.actions import ActionSpace
+from worldsim.diffusion.sampler import generate_frame
+from worldsim.engine.cuda_graph import GraphedFrameGenerator, graph_capturable
+from worldsim.engine.priming import ContextSource, MazeContext
+from worldsim.frames import to_model, to_uint8
+from worldsim.model.state import ModelState
+
+DEFAULT_STEPS = 4  # Euler steps per frame when the checkpoint names none
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """"auto" -> CUDA when present, else CPU."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device}: CUDA is not available on this machine (use --device cpu)")
+    return device
+
+
+def checkpoint_steps(metadata: dict[str, Any]) -> int | None:
+    """The denoising steps the checkpoint was validated with (trainer: train_config.logging.sampling_steps)."""
+    if "sampling_steps" in metadata:
+        return int(metadata["sampling_steps"])
+    logging = metadata.get("train_config", {}).get("logging", {})
+    return int(logging["sampling_steps"]) if "sampling_steps" in logging else None
+
+
+def checkpoint_maze_config(metadata: dict[str, Any], model_config: Any, action_space: ActionSpace):
+    """The maze the checkpoint was trained on (train_config.data.maze), at the model's frame size."""
+    from worldsim.config import from_dict
+    from worldsim.env.maze_world import MazeConfig
+
+    maze = metadata.get("train_config", {}).get("data", {}).get("maze")
+    config = from_dict(MazeConfig, maze, "checkpoint train_config.data.maze") if maze else MazeConfig()
+    config.height, config.width = int(model_config.image_height), int(model_config.image_width)
+    config.continuous_yaw = "yaw_delta_rad" in action_space.continuous
+    return config
+
+
+class WorldModelEngine:
+    """A batch of `batch_size` dreamed worlds. `steps` may be changed between frames.
+
+    `commit_noise_level` < 1 (e.g. 0.9–0.98) re-noises each generated frame slightly before committing it
+    to the state: the model then treats its own frames as imperfect context, which slows drift in long
+    sessions at a small cost in sharpness. 1.0 commits the frames as generated.
+    """
+
+    def __init__(
+        self, model: nn.Module, action_space: ActionSpace, context_source: ContextSource, *,
+        batch_size: int = 1, steps: int = DEFAULT_STEPS, commit_noise_level: float = 1.0,
+        use_cuda_graph: bool = True,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if not 0.0 <= commit_noise_level <= 1.0:
+            raise ValueError(f"commit_noise_level must be in [0, 1], got {commit_noise_level}")
+        self.model = model.eval()
+        self.action_space = action_space
+        self.context_source = context_source
+        self.batch_size = batch_size
+        self.commit_noise_level = commit_noise_level
+        self.device = next(model.parameters()).device
+        self.use_cuda_graph = use_cuda_graph and graph_capturable(model, self.device)
+        self.steps = steps
+        self.state: ModelState | None = None
+        self.generator: torch.Generator | None = None
+        self._graph: GraphedFrameGenerator | None = None
+        self.step_count = 0
+        self.checkpoint_path: Path | None = None
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: Path | str, device: str | torch.device = "auto", steps: int | None = None, *,
+        batch_size: int = 1, commit_noise_level: float = 1.0, context_source: ContextSource | None = None,
+        use_cuda_graph: bool = True,
+    ) -> "WorldModelEngine":
+        """Load `path` (a .safetensors checkpoint); by default reset() starts from the built-in maze."""
+        from worldsim.checkpoint import load_checkpoint
+
+        model, action_space, metadata = load_checkpoint(path, resolve_device(device))
+        if context_source is None:
+            context_source = MazeContext(checkpoint_maze_config(metadata, model.config, action_space), action_space)
+        engine = cls(
+            model, action_space, context_source, batch_size=batch_size,
+            steps=steps or checkpoint_steps(metadata) or DEFAULT_STEPS,
+            commit_noise_level=commit_noise_level, use_cuda_graph=use_cuda_graph,
+        )
+        engine.checkpoint_path = Path(path)
+        return engine
+
+    @property
+    def steps(self) -> int:
+        return self._steps
+
+    @steps.setter
+    def steps(self, value: int) -> None:
+        if int(value) < 1:
+            raise ValueError(f"denoising steps must be >= 1, got {value}")
+        self._steps = int(value)
+        self._graph = None  # recaptured lazily with the new number of steps
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return int(self.model.config.image_height), int(self.model.config.image_width)
+
+    @torch.no_grad()
+    def reset(self, seed: int | Sequence[int] | None = None) -> tuple[Tensor, dict[str, Any]]:
+        """Fresh state primed with the context source's frames; returns the last context frame (B, H, W, 3)."""
+        seed = _single_seed(seed)
+        self._fresh_state()
+        self._seed_noise(seed)
+        context = self.context_source.context(seed, self.batch_size)
+        if tuple(context.frames.shape[2:4]) != self.image_size:
+            raise ValueError(
+                f"context frames are {tuple(context.frames.shape[2:4])}, the model makes {self.image_size} frames"
+            )
+        frames = to_model(context.frames.to(self.device))  # (B, T, 3, H, W)
+        clean = torch.ones(self.batch_size, device=self.device)
+        for t in range(frames.shape[1]):
+            discrete = None if context.discrete is None else context.discrete[:, t].to(self.device)
+            continuous = None if context.continuous is None else context.continuous[:, t].to(self.device)
+            self.model.step(frames[:, t], clean, discrete, continuous, self.state, commit=True)
+        self.step_count = 0
+        return context.frames[:, -1].to(self.device), {"step": 0}
+
+    @torch.no_grad()
+    def step(self, discrete: Tensor | None, continuous: Tensor | None = None) -> tuple[Tensor, dict[str, Any]]:
+        """discrete int64 (B,) (None: no-op), continuous float (B, C) (None: zeros) -> frames uint8 (B, H, W, 3)."""
+        if self.state is None:
+            raise RuntimeError("WorldModelEngine.step called before reset()")
+        discrete, continuous = self._checked_actions(discrete, continuous)
+        if self.use_cuda_graph:
+            if self._graph is None:
+                self._graph = GraphedFrameGenerator(
+                    self.model, self.state, self.batch_size, self.steps, self.commit_noise_level
+                )
+            frame = self._graph(discrete, continuous)
+        else:
+            frame = generate_frame(
+                self.model, self.state, discrete, continuous, self.steps, self.generator, self.commit_noise_level
+            )
+        self.step_count += 1
+        return to_uint8(frame), {"step": self.step_count}
+
+    def hud_info(self) -> dict[str, str]:
+        info = {"steps": str(self.steps), "device": self.device.type}
+        if self.device.type == "cuda":
+            info["graph"] = "on" if self.use_cuda_graph else "off"
+            info["mem"] = f"{torch.cuda.memory_allocated(self.device) / 2**20:.0f} MiB"
+        return info
+
+    def _fresh_state(self) -> None:
+        """A CUDA graph is bound to the state's tensors, so a fixed-shape state is zeroed in place."""
+        fresh = self.model.init_state(self.batch_size, self.device)
+        if self.state is not None and self.use_cuda_graph:
+            for tensor, value in zip(self.state.tensors(), fresh.tensors()):
+                tensor.copy_(value)
+        else:
+            self.state = fresh
+
+    def _seed_noise(self, seed: int) -> None:
+        # CUDA graphs replay the default CUDA generator's stream; eager CPU play uses a private one.
+        if self.use_cuda_graph:
+            torch.cuda.manual_seed(seed)
+            self.generator = None
+        else:
+            self.generator = torch.Generator(self.device).manual_seed(seed)
+
+    def _checked_actions(self, discrete: Tensor | None, continuous: Tensor | None) -> tuple[Tensor | None, ...]:
+        space, batch = self.action_space, self.batch_size
+        if space.num_discrete:
+            if discrete is None:
+                discrete = torch.full((batch,), space.noop, dtype=torch.long)
+            discrete = torch.as_tensor(discrete)
+            if discrete.shape != (batch,) or discrete.is_floating_point() or discrete.dtype == torch.bool:
+                raise ValueError(f"discrete actions must be integers of shape ({batch},), got "
+                                 f"{discrete.dtype} {tuple(discrete.shape)}")
+            space.check_discrete(discrete.cpu().numpy(), where="engine step")
+            discrete = discrete.to(self.device, torch.long)
+        else:
+            discrete = None
+        if space.num_continuous:
+            if continuous is None:
+                continuous = torch.zeros(batch, space.num_continuous)
+            continuous = torch.as_tensor(continuous, dtype=torch.float32)
+            if continuous.shape != (batch, space.num_continuous):
+                raise ValueError(f"continuous actions must have shape ({batch}, {space.num_continuous}), "
+                                 f"got {tuple(continuous.shape)}")
+            space.check_continuous(continuous.cpu().numpy(), where="engine step")
+            bound = space.continuous_bound
+            continuous = continuous.clamp(-bound, bound).to(self.device)
+        else:
+            continuous = None
+        return discrete, continuous
+
+
+def _single_seed(seed: int | Sequence[int] | None) -> int:
+    """One int seeding both the context and the noise (a sequence: its first element drives the noise)."""
+    if seed is None:
+        return int(torch.randint(0, 2**31 - 1, ()).item())
+    if isinstance(seed, (list, tuple)):
+        if not seed:
+            raise ValueError("reset: empty seed sequence")
+        return int(seed[0])
+    return int(seed)

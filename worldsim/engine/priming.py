@@ -1,0 +1,112 @@
+"""Where a session's first frames come from: the model needs at least one real frame before it can dream.
+
+Each source gives `Context`: frames uint8 (B, T, H, W, 3) and the actions that led to them (T ≥ 1),
+committed to the model state by `WorldModelEngine.reset` before the first generated frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from worldsim.actions import ActionSpace
+
+
+@dataclass
+class Context:
+    frames: Tensor  # uint8 (B, T, H, W, 3)
+    discrete: Tensor | None  # int64 (B, T)
+    continuous: Tensor | None  # float32 (B, T, C)
+
+
+class ContextSource(Protocol):
+    def context(self, seed: int, batch_size: int) -> Context: ...
+
+
+def check_same_action_space(model_space: ActionSpace, other: ActionSpace, what: str) -> None:
+    if model_space != other:
+        raise ValueError(
+            f"the checkpoint's action space (discrete {list(model_space.discrete)}, continuous "
+            f"{list(model_space.continuous)}) differs from {what}'s (discrete {list(other.discrete)}, "
+            f"continuous {list(other.continuous)})"
+        )
+
+
+def noop_actions(space: ActionSpace, batch: int, length: int) -> tuple[Tensor | None, Tensor | None]:
+    discrete = torch.full((batch, length), space.noop, dtype=torch.long) if space.num_discrete else None
+    continuous = torch.zeros(batch, length, space.num_continuous) if space.num_continuous else None
+    return discrete, continuous
+
+
+class MazeContext:
+    """The first frame of the built-in maze `seed` (seed+1, ... for the other batch elements)."""
+
+    def __init__(self, maze_config, action_space: ActionSpace) -> None:
+        from worldsim.env.maze_world import MazeWorld
+
+        self.maze_config = maze_config
+        self.action_space = action_space
+        check_same_action_space(action_space, MazeWorld(maze_config).action_space, "the built-in maze")
+
+    def context(self, seed: int, batch_size: int) -> Context:
+        from worldsim.env.maze_world import MazeWorld
+
+        frames, _ = MazeWorld(self.maze_config, batch_size=batch_size).reset(seed)
+        return Context(frames[:, None].cpu(), *noop_actions(self.action_space, batch_size, 1))
+
+
+class EpisodeContext:
+    """The first `length` frames and actions of a recorded episode (every batch element the same)."""
+
+    def __init__(self, episode_dir: Path | str, action_space: ActionSpace, length: int = 1) -> None:
+        from worldsim.data.episode import read_episode
+
+        episode = read_episode(episode_dir)
+        check_same_action_space(action_space, episode.action_space, f"episode {episode.path}")
+        if not 1 <= length <= episode.length:
+            raise ValueError(f"{episode.path}: context of {length} frames asked, the episode has {episode.length}")
+        self.frames = torch.from_numpy(np.array(episode.frames[:length]))
+        self.discrete = None if episode.discrete is None else torch.from_numpy(np.array(episode.discrete[:length]))
+        self.continuous = (
+            None if episode.continuous is None else torch.from_numpy(np.array(episode.continuous[:length]))
+        )
+
+    def context(self, seed: int, batch_size: int) -> Context:
+        def repeat(x: Tensor | None) -> Tensor | None:
+            return None if x is None else x[None].expand(batch_size, *x.shape).contiguous()
+
+        return Context(repeat(self.frames), repeat(self.discrete), repeat(self.continuous))
+
+
+class ImageContext:
+    """Image files (PNG, JPEG, ...) as context frames in the given order, resized to the model's size;
+    the actions before them are no-ops."""
+
+    def __init__(self, paths: Sequence[Path | str], action_space: ActionSpace, height: int, width: int) -> None:
+        if not paths:
+            raise ValueError("image context: give at least one image file")
+        self.action_space = action_space
+        self.frames = torch.from_numpy(np.stack([read_image(Path(p), height, width) for p in paths]))
+
+    def context(self, seed: int, batch_size: int) -> Context:
+        frames = self.frames[None].expand(batch_size, *self.frames.shape).contiguous()
+        return Context(frames, *noop_actions(self.action_space, batch_size, len(self.frames)))
+
+
+def read_image(path: Path, height: int, width: int) -> np.ndarray:
+    """uint8 (height, width, 3) RGB; area-averaged when shrinking."""
+    if not path.is_file():
+        raise FileNotFoundError(f"context image not found: {path}")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"{path}: not a readable image file (OpenCV could not decode it)")
+    if image.shape[:2] != (height, width):
+        shrinking = image.shape[0] > height or image.shape[1] > width
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -1,0 +1,1 @@
+"""`worldsim train`: config, clip sources, trainer loop, checkpoints, validation, several GPUs."""

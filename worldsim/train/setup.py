@@ -1,0 +1,126 @@
+"""Everything a run needs before its first step: run directory, model, optimizer, EMA, resume."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch import nn
+
+from worldsim.checkpoint import load_checkpoint
+from worldsim.config import to_dict
+from worldsim.model.world_model import WorldModel
+from worldsim.train.config import TrainConfig
+from worldsim.train.ema import EMA
+from worldsim.train.run_checkpoints import (
+    config_differences,
+    latest_checkpoint,
+    load_run_checkpoint,
+    saved_model_config,
+)
+
+# The "final norm and output layer" of Direct Forcing's fine-tuning stage: WorldModel.head holds the
+# adaLN-modulated final LayerNorm and the linear map to patches.
+OUTPUT_PARAMETER_PREFIX = "head."
+
+
+def resolve_precision(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """-> autocast dtype (None = fp32). GPU-only options on a CPU device are errors."""
+    if config.precision == "bf16" and device.type != "cuda":
+        raise ValueError("precision: bf16 autocast needs a CUDA device (this run is on the CPU; use fp32/auto)")
+    if config.compile and device.type != "cuda":
+        raise ValueError("compile: torch.compile training is supported on CUDA only (set compile=false)")
+    if config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda"):
+        return torch.bfloat16
+    return None
+
+
+def prepare_run_dir(out: Path, resume: bool) -> None:
+    """Create `out` and prove it is writable, before anything expensive happens."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as error:
+        raise ValueError(f"--out {out}: cannot write there ({error.strerror or error})") from error
+    if not resume and latest_checkpoint(out) is not None:
+        raise ValueError(f"--out {out} already holds checkpoints; pass --resume to continue it or choose a new --out")
+
+
+def save_config(out: Path, config: TrainConfig) -> None:
+    path = Path(out) / "config.yaml"
+    tmp = path.with_name(f".config.yaml.tmp-{os.getpid()}")
+    tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    os.replace(tmp, path)
+
+
+def trainable_parameters(model: nn.Module, config: TrainConfig) -> list[tuple[str, nn.Parameter]]:
+    """All parameters, or only the output head for Direct Forcing with train_only_output."""
+    named = list(model.named_parameters())
+    if config.direct_forcing.enabled and config.direct_forcing.train_only_output:
+        named = [(n, p) for n, p in named if n.startswith(OUTPUT_PARAMETER_PREFIX)]
+        if not named:
+            raise ValueError(f"direct_forcing.train_only_output: no parameter named {OUTPUT_PARAMETER_PREFIX}*")
+    chosen = {id(p) for _, p in named}
+    for parameter in model.parameters():
+        parameter.requires_grad_(id(parameter) in chosen)
+    return named
+
+
+def make_optimizer(named: list[tuple[str, nn.Parameter]], config: TrainConfig, fused: bool) -> torch.optim.AdamW:
+    """AdamW; weight decay on matrices only (not on norms, biases or embedding tables)."""
+    decay = [p for n, p in named if p.dim() >= 2 and "embed" not in n]
+    no_decay = [p for n, p in named if not (p.dim() >= 2 and "embed" not in n)]
+    groups = [{"params": decay, "weight_decay": config.optim.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.optim.lr, betas=(config.optim.beta1, config.optim.beta2),
+                             fused=fused or None)
+
+
+@dataclass
+class RunState:
+    model: nn.Module
+    ema: EMA
+    optimizer: torch.optim.AdamW
+    step: int
+    train_state: dict[str, Any] | None  # what the resumed checkpoint saved (None on a fresh run)
+
+
+def build_run(config: TrainConfig, out: Path, resume: bool, device: torch.device) -> RunState:
+    """Fresh model (seeded), `init_from` weights, or the run directory's latest checkpoint (--resume)."""
+    checkpoint_dir = latest_checkpoint(out) if resume else None
+    if checkpoint_dir is not None:
+        differences = config_differences({"model": saved_model_config(checkpoint_dir)},
+                                         {"model": to_dict(config.model)})
+        if differences:
+            raise ValueError(
+                f"--resume: the model config differs from the checkpoint {checkpoint_dir}: " + "; ".join(differences)
+            )
+        model, ema_model, train_state = load_run_checkpoint(checkpoint_dir, device)
+        model.train()
+    else:
+        torch.manual_seed(config.seed)
+        model, train_state = WorldModel(config.model).to(device), None
+        if config.init_from:
+            initial, _, _ = load_checkpoint(config.init_from, device)
+            differences = config_differences({"model": to_dict(initial.config)}, {"model": to_dict(config.model)})
+            if differences:
+                raise ValueError(f"init_from {config.init_from}: model config differs: " + "; ".join(differences))
+            model.load_state_dict(initial.state_dict())
+        ema_model = None
+    named = trainable_parameters(model, config)
+    optimizer = make_optimizer(named, config, fused=device.type == "cuda")
+    ema = EMA(model, config.optim.ema_decay)
+    step = 0
+    if train_state is not None:
+        ema.shadow.load_state_dict(ema_model.state_dict())
+        ema.load_state_dict(train_state["ema"])
+        optimizer.load_state_dict(train_state["optimizer"])
+        step = int(train_state["step"])
+    return RunState(model, ema, optimizer, step, train_state)

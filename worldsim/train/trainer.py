@@ -1,0 +1,258 @@
+"""The training loop: clips → diffusion-forcing loss (or Direct Forcing) → AdamW step → EMA, with logging,
+validation, checkpoints and clean stops (max_minutes, SIGINT/SIGTERM, NaN guard)."""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from worldsim.config import to_dict
+from worldsim.diffusion.direct_forcing import direct_forcing_backward, trajectory_length
+from worldsim.diffusion.rectified_flow import flow_matching_loss
+from worldsim.frames import to_model
+from worldsim.train.activation_checkpointing import enable_activation_checkpointing
+from worldsim.train.clip_sources import make_clip_source
+from worldsim.train.config import TrainConfig, validate_train_config
+from worldsim.train.distributed import ProcessInfo, all_reduce_sum, init_processes, shutdown
+from worldsim.train.metrics_log import MetricsLog
+from worldsim.train.run_checkpoints import save_run_checkpoint
+from worldsim.train.schedules import clips_for_step, learning_rate
+from worldsim.train.setup import build_run, prepare_run_dir, resolve_precision, save_config
+from worldsim.train.validation import validate, validation_clips
+
+
+class TrainingAborted(RuntimeError):
+    """Training stopped on an unrecoverable condition (e.g. repeated NaN losses); the message says why."""
+
+
+@dataclass
+class TrainResult:
+    step: int
+    stop_reason: str  # "finished", "max_minutes", "signal SIGTERM", "stop_at_step"
+    losses: list[float] = field(default_factory=list)  # loss of each step this process ran (NaN if skipped)
+    checkpoint: Path | None = None
+
+
+class _Autocast(nn.Module):
+    """Calls `module` under autocast (bf16 on CUDA); backward then runs outside it, as recommended."""
+
+    def __init__(self, module: nn.Module, dtype: torch.dtype | None, device_type: str):
+        super().__init__()
+        self.module, self.dtype, self.device_type = module, dtype, device_type
+
+    def forward(self, *args: Tensor | None) -> Tensor:
+        with torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None):
+            return self.module(*args)
+
+
+def _noise_seed(seed: int, step: int, rank: int, world_size: int) -> int:
+    """The noise of step `step` on `rank` depends on nothing else, so a resumed run draws the same noise."""
+    return (seed * 1_000_003 + step * world_size + rank) % (2**63)
+
+
+def train(config: TrainConfig, out: Path, resume: bool = False, max_minutes: float | None = None,
+          stop_at_step: int | None = None, show_progress: bool = True) -> TrainResult:
+    validate_train_config(config)
+    out = Path(out)
+    info = init_processes(config.device)
+    try:
+        autocast_dtype = resolve_precision(config, info.device)
+        if info.is_main:
+            prepare_run_dir(out, resume)
+        return _Trainer(config, out, info, autocast_dtype).run(resume, max_minutes, stop_at_step, show_progress)
+    finally:
+        shutdown(info)
+
+
+class _Trainer:
+    def __init__(self, config: TrainConfig, out: Path, info: ProcessInfo, autocast_dtype: torch.dtype | None):
+        self.config, self.out, self.info, self.autocast_dtype = config, out, info, autocast_dtype
+        self.stop_reason: str | None = None
+
+    def run(self, resume: bool, max_minutes: float | None, stop_at_step: int | None, show_progress: bool) -> TrainResult:
+        config, info = self.config, self.info
+        run = build_run(config, self.out, resume, info.device)
+        self.model, self.ema, self.optimizer = run.model, run.ema, run.optimizer
+        df = config.direct_forcing
+        clip_length = config.data.clip_length
+        source_length = trajectory_length(clip_length, df.context_frames, df.clips_max) if df.enabled else clip_length
+        self.source = make_clip_source(config.data, info.device, config.seed, info.rank, info.world_size, source_length)
+        self._check_actions()
+        bad_steps = 0
+        if run.train_state is not None:
+            self.source.load_state_dict(run.train_state["data"])
+            bad_steps = int(run.train_state.get("bad_steps", 0))
+        if config.activation_checkpointing:
+            enable_activation_checkpointing(self.model)
+        trained: nn.Module = self.model
+        if info.distributed:
+            trained = DistributedDataParallel(self.model, device_ids=[info.local_rank] if info.device.type == "cuda" else None)
+        if config.compile:
+            trained = torch.compile(trained)
+        self.trained = _Autocast(trained, self.autocast_dtype, info.device.type)
+        self.estimator = _Autocast(self.model, self.autocast_dtype, info.device.type)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.log = MetricsLog(self.out, enabled=info.is_main)
+        if info.is_main:
+            save_config(self.out, config)
+        self.validation_data = None
+        step, result = run.step, TrainResult(run.step, "finished")
+        deadline = None if max_minutes is None else time.monotonic() + 60.0 * max_minutes
+        previous_handlers = self._install_signal_handlers()
+        bar = tqdm(total=config.schedule.max_steps, initial=step, disable=not (info.is_main and show_progress),
+                   dynamic_ncols=True, desc="train")
+        generator = torch.Generator(info.device)
+        window_start, window_frames = time.perf_counter(), 0
+        try:
+            while step < config.schedule.max_steps:
+                if stop_at_step is not None and step >= stop_at_step:
+                    self.stop_reason = "stop_at_step"
+                if deadline is not None and time.monotonic() >= deadline:
+                    self.stop_reason = self.stop_reason or "max_minutes"
+                if self._agreed_stop():
+                    break
+                lr = learning_rate(step, config.optim, config.schedule)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                generator.manual_seed(_noise_seed(config.seed, step, info.rank, info.world_size))
+                loss, grad_norm, frames = self._train_step(step, generator)
+                finite = math.isfinite(loss) and math.isfinite(grad_norm)
+                if finite:
+                    self.optimizer.step()
+                    self.ema.update(self.model)
+                    bad_steps = 0
+                else:
+                    bad_steps += 1
+                    tqdm.write(f"step {step}: non-finite loss/gradient (loss={loss}, grad_norm={grad_norm}); "
+                               f"step skipped ({bad_steps} in a row)")
+                self.optimizer.zero_grad(set_to_none=True)
+                result.losses.append(loss if finite else float("nan"))
+                step += 1
+                window_frames += frames * info.world_size
+                if bad_steps >= config.schedule.max_bad_steps:
+                    raise TrainingAborted(
+                        f"{bad_steps} consecutive steps had a NaN/inf loss or gradient (last at step {step - 1}); "
+                        f"lower optim.lr or check the data. The last good checkpoint is under {self.out}/checkpoints"
+                    )
+                bar.update(1)
+                if step % config.logging.log_every == 0 or step == 1:
+                    elapsed = time.perf_counter() - window_start
+                    fps = window_frames / max(elapsed, 1e-9)
+                    self.log.write(step, {"loss": loss, "lr": lr, "grad_norm": grad_norm, "frames_per_s": fps,
+                                          "skipped": float(not finite)})
+                    bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", fps=f"{fps:.0f}")
+                    window_start, window_frames = time.perf_counter(), 0
+                if info.is_main and step % config.logging.validate_every == 0:
+                    self._validate(step)
+                if step % config.logging.checkpoint_every == 0 and step < config.schedule.max_steps:
+                    result.checkpoint = self._checkpoint(step, bad_steps)
+            result.stop_reason = self.stop_reason or "finished"
+            result.step = step
+            result.checkpoint = self._checkpoint(step, bad_steps)
+            if info.is_main and self.stop_reason and show_progress:
+                tqdm.write(f"stopped at step {step} ({self.stop_reason}); checkpoint saved to {result.checkpoint}")
+            return result
+        finally:
+            bar.close()
+            self.log.close()
+            for signum, handler in previous_handlers.items():
+                signal.signal(signum, handler)
+
+    def _train_step(self, step: int, generator: torch.Generator) -> tuple[float, float, int]:
+        """Forward + backward of one optimizer step -> (loss, grad norm, frames trained on)."""
+        config = self.config
+        batch = self.source.next_batch()
+        clean = to_model(batch["frames"])
+        discrete = batch["discrete"] if config.model.num_discrete_actions else None
+        continuous = batch["continuous"] if config.model.num_continuous_actions else None
+        df = config.direct_forcing
+        if df.enabled:
+            clips = clips_for_step(step, df)
+            loss = direct_forcing_backward(
+                self.trained, self.estimator, clean, discrete, continuous, config.data.clip_length,
+                df.context_frames, clips, config.noise, (df.estimate_noise_min, df.estimate_noise_max),
+                backward=lambda value: value.backward(), generator=generator, sync=self._sync_context,
+            )
+            frames = clean.shape[0] * trajectory_length(config.data.clip_length, df.context_frames, clips)
+        else:
+            loss_tensor = flow_matching_loss(self.trained, clean, discrete, continuous, config.noise, generator)
+            loss_tensor.backward()
+            loss = float(loss_tensor.detach())
+            frames = clean.shape[0] * clean.shape[1]
+        clip = config.optim.grad_clip if config.optim.grad_clip > 0 else float("inf")
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(self.params, clip))
+        totals = all_reduce_sum(torch.tensor([loss], dtype=torch.float64, device=self.info.device), self.info)
+        return float(totals[0]) / self.info.world_size, grad_norm, frames
+
+    def _sync_context(self, last: bool) -> AbstractContextManager:
+        inner = self.trained.module
+        inner = getattr(inner, "_orig_mod", inner)  # through torch.compile
+        if isinstance(inner, DistributedDataParallel) and not last:
+            return inner.no_sync()
+        return nullcontext()
+
+    def _agreed_stop(self) -> bool:
+        """Every rank stops at the same step (a signal or deadline may reach them at different moments)."""
+        flag = torch.tensor([1.0 if self.stop_reason else 0.0], device=self.info.device)
+        stop = float(all_reduce_sum(flag, self.info)[0]) > 0
+        if stop and not self.stop_reason:
+            self.stop_reason = "another rank stopped"
+        return stop
+
+    def _check_actions(self) -> None:
+        space, model = self.source.action_space, self.config.model
+        if (space.num_discrete, space.num_continuous) != (model.num_discrete_actions, model.num_continuous_actions):
+            raise ValueError(
+                f"data has {space.num_discrete} discrete / {space.num_continuous} continuous actions but the model "
+                f"expects {model.num_discrete_actions} / {model.num_continuous_actions}: set "
+                f"model.num_discrete_actions={space.num_discrete} model.num_continuous_actions={space.num_continuous}"
+            )
+
+    def _validate(self, step: int) -> None:
+        config, logging = self.config, self.config.logging
+        if config.data.source != "maze" or logging.validation_clips < 1:
+            return
+        if self.validation_data is None:
+            length = logging.validation_context + logging.validation_rollout
+            self.validation_data = validation_clips(config.data.maze, logging.validation_clips, length, self.info.device)
+        metrics = validate(self.ema.shadow, self.validation_data, logging.validation_context,
+                           logging.validation_rollout, logging.sampling_steps,
+                           self.out / "samples" / f"step_{step:08d}.png", seed=config.seed)
+        self.log.write(step, metrics, kind="validation")
+        tqdm.write(f"step {step} validation: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
+
+    def _checkpoint(self, step: int, bad_steps: int) -> Path | None:
+        if not self.info.is_main:
+            return None
+        train_state = {
+            "step": step, "optimizer": self.optimizer.state_dict(), "ema": self.ema.state_dict(),
+            "data": self.source.state_dict(), "bad_steps": bad_steps, "world_size": self.info.world_size,
+        }
+        metadata = {"train_config": to_dict(self.config)}
+        return save_run_checkpoint(self.out, step, self.model, self.ema.shadow, self.source.action_space,
+                                   train_state, metadata, self.config.logging.keep_checkpoints)
+
+    def _install_signal_handlers(self) -> dict:
+        """SIGINT/SIGTERM finish the current step, save a checkpoint and exit; a second SIGINT kills."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        previous = {}
+
+        def request_stop(signum: int, _frame: object) -> None:
+            self.stop_reason = f"signal {signal.Signals(signum).name}"
+            signal.signal(signum, previous[signum])
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, request_stop)
+        return previous
