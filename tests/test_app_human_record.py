@@ -7,7 +7,7 @@ from worldsim.env.maze_world import MazeConfig, MazeWorld
 
 
 def test_each_escape_saves_an_episode_and_closing_saves_the_last(tmp_path, monkeypatch):
-    down = lambda code: pygame.event.Event(pygame.KEYDOWN, key=code)  # noqa: E731
+    down = lambda code: pygame.event.Event(pygame.KEYDOWN, key=code)
     script = [[down(pygame.K_w)], [], [], [down(pygame.K_ESCAPE)], [], [], [pygame.event.Event(pygame.QUIT)]]
     batches = iter(script)
     monkeypatch.setattr(pygame.event, "get", lambda *a, **k: next(batches, [pygame.event.Event(pygame.QUIT)]))

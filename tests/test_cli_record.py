@@ -114,3 +114,18 @@ def test_record_the_real_maze(tmp_path, capsys) -> None:
     assert episode.frames.shape == (20, 32, 32, 3) and episode.meta.source["seed"] == 1
     assert episode.extras["pose"].shape == (20, 3)
     assert not np.array_equal(episode.frames[0], episode.frames[-1])  # the agent moved
+
+
+def test_human_flag_hands_a_single_world_to_the_play_window(tmp_path, fake_env, monkeypatch, capsys) -> None:
+    human_record = pytest.importorskip("worldsim.app.human_record")
+    calls = []
+
+    def fake_record_human(world, out_dir, fps, seed):
+        calls.append((world.batch_size, out_dir, fps, seed))
+        return []
+
+    monkeypatch.setattr(human_record, "record_human", fake_record_human)
+    assert main(["record", "--human", "--out", str(tmp_path), "--fps", "20", "--seed", "3"]) == 0
+    assert calls == [(1, tmp_path, 20, 3)] and "saved 0 episodes" in capsys.readouterr().out
+    assert main(["record", "--human", "--batch", "4", "--out", str(tmp_path)]) == 1
+    assert "--human plays one world" in capsys.readouterr().err

@@ -64,7 +64,7 @@ def test_steps_change_at_runtime_and_are_validated(checkpoint):
     engine = WorldModelEngine.from_checkpoint(checkpoint, device="cpu", steps=2)
     engine.reset(0)
     engine.steps = 1
-    frame, info = engine.step(None)
+    _, info = engine.step(None)
     assert info["step"] == 1 and engine.hud_info()["steps"] == "1"
     with pytest.raises(ValueError, match="steps"):
         engine.steps = 0

@@ -13,8 +13,8 @@ HUD_HEIGHT = 40  # pixels of the status bar under the frame (two lines of text)
 WINDOWLESS_DRIVERS = ("dummy", "offscreen")
 
 
-class NoDisplayError(RuntimeError):
-    """No screen to open a window on."""
+class NoDisplayError(OSError):
+    """No screen to open a window on (an OSError, so every CLI command reports it as a one-line error)."""
 
 
 NO_DISPLAY_HINT = (

@@ -44,7 +44,10 @@ class GraphedFrameGenerator:
             torch.zeros(batch_size, config.num_continuous_actions, device=device)
             if config.num_continuous_actions else None
         )
-        snapshot = [tensor.clone() for tensor in state.tensors()]  # warm-up commits frames: undo them after
+        # Warm-up commits frames and draws noise: both are undone after capture, so the first replay
+        # continues exactly where an eager call would have.
+        snapshot = [tensor.clone() for tensor in state.tensors()]
+        rng_state = torch.cuda.get_rng_state(device)
         side = torch.cuda.Stream(device)
         side.wait_stream(torch.cuda.current_stream(device))
         with torch.cuda.stream(side):
@@ -56,6 +59,7 @@ class GraphedFrameGenerator:
             self.frame = self._generate(model, state)  # (B, 3, H, W) static output
         for tensor, saved in zip(state.tensors(), snapshot):
             tensor.copy_(saved)
+        torch.cuda.set_rng_state(rng_state, device)
 
     def _generate(self, model: nn.Module, state: ModelState) -> Tensor:
         return generate_frame(

@@ -7,8 +7,9 @@ Time and memory per step are constant for the fixed-state variants (ssm+local, l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -89,7 +90,7 @@ class WorldModelEngine:
         cls, path: Path | str, device: str | torch.device = "auto", steps: int | None = None, *,
         batch_size: int = 1, commit_noise_level: float = 1.0, context_source: ContextSource | None = None,
         use_cuda_graph: bool = True,
-    ) -> "WorldModelEngine":
+    ) -> WorldModelEngine:
         """Load `path` (a .safetensors checkpoint); by default reset() starts from the built-in maze."""
         from worldsim.checkpoint import load_checkpoint
 
