@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Builds .whl/ for a GPU machine without internet (Python 3.12, x86_64): a pure-Python mamba-ssm wheel
+# (its CUDA extension is only used by Mamba-1; see docs/gpu.md) plus pygame and einops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .whl
+MAMBA_SKIP_CUDA_BUILD=TRUE MAMBA_FORCE_BUILD=TRUE pip wheel -q --no-deps --no-build-isolation mamba-ssm==2.3.2.post1 -w .whl
+pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+  -d .whl pygame==2.6.1 einops
