@@ -141,6 +141,9 @@ def _place_landmarks(
     return np.asarray(chosen, dtype=np.int64).reshape(count, 2)
 
 
+_MAX_CARVE_ATTEMPTS = 50
+
+
 @functools.lru_cache(maxsize=4096)
 def generate_layout(
     seed: int,
@@ -161,11 +164,19 @@ def generate_layout(
             f"num_landmarks must be in [0, {min(NUM_LANDMARK_KINDS, size * size - 1)}], got {num_landmarks}"
         )
     rng = np.random.default_rng(seed)
-    solid = open_loops(carve_perfect_maze(size, rng), loop_fraction, rng)
+    # Small mazes sometimes cannot hold every landmark without cutting a corridor: carve again from the
+    # same generator (still deterministic per seed), so every layout of a batch has the same landmark count.
+    for attempt in range(_MAX_CARVE_ATTEMPTS):
+        solid = open_loops(carve_perfect_maze(size, rng), loop_fraction, rng)
+        try:
+            landmarks = _place_landmarks(solid, num_landmarks, rng)
+            break
+        except ValueError:
+            if attempt == _MAX_CARVE_ATTEMPTS - 1:
+                raise
     region = _regions(solid.shape[0], num_regions, rng)
     wall_styles = rng.permutation(NUM_WALL_STYLES)[:num_regions]
     floor_styles = rng.permutation(NUM_FLOOR_STYLES)[:num_regions]
-    landmarks = _place_landmarks(solid, num_landmarks, rng)
     kinds = rng.permutation(NUM_LANDMARK_KINDS)[:num_landmarks].astype(np.int64)
     taken = {tuple(square) for square in landmarks.tolist()}
     starts = [
