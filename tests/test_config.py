@@ -41,6 +41,8 @@ def test_yaml_and_overrides(tmp_path):
         (["inner.speed=1"], "inner.speed"),
         (["steps=abc"], "steps"),
         (["inner.mode=c"], "inner.mode"),
+        (["inner.rate=fast"], "inner.rate"),
+        (["inner.rate=[1]"], "inner.rate"),
         (["steps"], "key=value"),
         (["blocks=[[1, 2, 3]]"], "blocks"),
     ],
@@ -65,3 +67,7 @@ def test_missing_file(tmp_path):
 def test_bool_is_not_int():
     with pytest.raises(ConfigError, match="steps"):
         from_dict(Outer, {"steps": True})
+
+
+def test_exponent_without_dot_is_a_float():
+    assert load_config(Outer, None, ["inner.rate=4e-4"]).inner.rate == 4e-4
