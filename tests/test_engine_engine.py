@@ -154,3 +154,9 @@ def test_play_command_headless_on_a_checkpoint(checkpoint, tmp_path):
             "--actions", str(actions_file), "--out", str(out)]
     assert main(argv) == 0
     assert count_video_frames(out) == 5
+
+
+def test_default_steps_come_from_the_checkpoint_capped_on_cpu(checkpoint):
+    # the checkpoint was validated with 3 steps; a CPU engine plays 2 by default to stay interactive
+    assert WorldModelEngine.from_checkpoint(checkpoint, device="cpu").steps == 2
+    assert WorldModelEngine.from_checkpoint(checkpoint, device="cpu", steps=3).steps == 3

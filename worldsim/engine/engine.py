@@ -22,6 +22,8 @@ from worldsim.frames import to_model, to_uint8
 from worldsim.model.state import ModelState
 
 DEFAULT_STEPS = 4  # Euler steps per frame when the checkpoint names none
+# A 2-core CPU manages about three model passes per frame at 5 frames/s (docs/playing.md): 2 Euler steps + commit.
+CPU_MAX_DEFAULT_STEPS = 2
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -94,12 +96,17 @@ class WorldModelEngine:
         """Load `path` (a .safetensors checkpoint); by default reset() starts from the built-in maze."""
         from worldsim.checkpoint import load_checkpoint
 
-        model, action_space, metadata = load_checkpoint(path, resolve_device(device))
+        device = resolve_device(device)
+        model, action_space, metadata = load_checkpoint(path, device)
+        if steps is None:
+            steps = checkpoint_steps(metadata) or DEFAULT_STEPS
+            if device.type == "cpu":
+                steps = min(steps, CPU_MAX_DEFAULT_STEPS)
         if context_source is None:
             context_source = MazeContext(checkpoint_maze_config(metadata, model.config, action_space), action_space)
         engine = cls(
             model, action_space, context_source, batch_size=batch_size,
-            steps=steps or checkpoint_steps(metadata) or DEFAULT_STEPS,
+            steps=steps,
             commit_noise_level=commit_noise_level, use_cuda_graph=use_cuda_graph,
         )
         engine.checkpoint_path = Path(path)
