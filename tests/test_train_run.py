@@ -1,15 +1,13 @@
 """End-to-end training on the CPU with configs/tiny.yaml: maze and recorded data, Direct Forcing, resume."""
 
-import importlib
-import sys
-import types
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
+from worldsim.actions import ActionSpace, maze_action_space
 from worldsim.config import load_config
+from worldsim.data.writer import EpisodeWriter
 from worldsim.diffusion.noise_levels import NoiseLevelConfig
 from worldsim.diffusion.rectified_flow import flow_matching_loss
 from worldsim.model import WorldModel
@@ -18,32 +16,6 @@ from worldsim.train.metrics_log import read_metrics
 from worldsim.train.trainer import train
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
-
-
-class _RandomPolicy:
-    """Stand-in until worldsim.env.policies exists: uniform random actions."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def reset(self, world, seed):
-        self.world, self.generator = world, torch.Generator().manual_seed(seed)
-
-    def act(self):
-        batch = self.world.batch_size
-        discrete = torch.randint(0, self.world.action_space.num_discrete, (batch,), generator=self.generator)
-        continuous = (torch.rand(batch, self.world.action_space.num_continuous, generator=self.generator) - 0.5) * 0.4
-        return discrete, continuous
-
-
-@pytest.fixture(autouse=True)
-def maze_policies(monkeypatch):
-    try:
-        importlib.import_module("worldsim.env.policies")
-    except ImportError:
-        module = types.ModuleType("worldsim.env.policies")
-        module.make_policy = lambda name, *args, **kwargs: _RandomPolicy(name)
-        monkeypatch.setitem(sys.modules, "worldsim.env.policies", module)
 
 
 def tiny(*overrides: str) -> TrainConfig:
@@ -117,22 +89,19 @@ def test_direct_forcing_trains_only_the_output_head(tmp_path):
     assert changed and all(name.startswith("head.") for name in changed), changed
 
 
-def _write_dataset(directory: Path, episodes: int = 3, length: int = 20) -> None:
-    from worldsim.actions import maze_action_space
-    from worldsim.data.writer import EpisodeWriter
-
+def _write_dataset(directory: Path, episodes: int = 3, length: int = 20, space: ActionSpace | None = None) -> None:
+    space = space or maze_action_space()
     rng = np.random.default_rng(0)
     for _ in range(episodes):
-        writer = EpisodeWriter(directory, maze_action_space(), fps=10.0, source={"test": True})
+        writer = EpisodeWriter(directory, space, fps=10.0, source={"test": True})
         for t in range(length):
             frame = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
-            writer.add(frame, discrete=int(rng.integers(9)) if t else 0,
-                       continuous=np.array([0.1 if t else 0.0], np.float32))
+            continuous = np.array([0.1 if t else 0.0], np.float32) if space.num_continuous else None
+            writer.add(frame, discrete=int(rng.integers(space.num_discrete)) if t else 0, continuous=continuous)
         writer.close()
 
 
 def test_tiny_run_on_a_recorded_dataset(tmp_path):
-    pytest.importorskip("worldsim.data.loader", reason="clip loader not written yet")
     _write_dataset(tmp_path / "data")
     config = tiny("schedule.max_steps=3", "data.source=dataset", f"data.dataset_dir={tmp_path / 'data'}",
                   "data.num_workers=1")
@@ -141,7 +110,6 @@ def test_tiny_run_on_a_recorded_dataset(tmp_path):
 
 
 def test_recorded_dataset_source_resumes_at_the_same_batch(tmp_path):
-    pytest.importorskip("worldsim.data.loader", reason="clip loader not written yet")
     from worldsim.train.clip_sources import DatasetClipSource
 
     _write_dataset(tmp_path / "data", episodes=2, length=12)
@@ -152,3 +120,12 @@ def test_recorded_dataset_source_resumes_at_the_same_batch(tmp_path):
     resumed.load_state_dict({"position": 3})
     assert torch.equal(resumed.next_batch()["frames"], batches[3]["frames"])
     assert torch.equal(resumed.next_batch()["discrete"], batches[4]["discrete"])
+
+
+def test_tiny_run_on_a_dataset_with_discrete_actions_only(tmp_path):
+    # e.g. an Atari recording: the clip loader yields no "continuous" key
+    _write_dataset(tmp_path / "data", space=ActionSpace(discrete=("noop", "up", "down")))
+    config = tiny("schedule.max_steps=2", "data.source=dataset", f"data.dataset_dir={tmp_path / 'data'}",
+                  "data.num_workers=0", "model.num_discrete_actions=3", "model.num_continuous_actions=0")
+    result = train(config, tmp_path / "run", show_progress=False)
+    assert result.step == 2 and all(np.isfinite(result.losses))

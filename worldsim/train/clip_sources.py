@@ -127,9 +127,12 @@ class DatasetClipSource:
                 next(self._iterator)
         batch = next(self._iterator)
         self.position += 1
+        # a dataset without continuous actions (e.g. Atari) has no "continuous" key: (B, T, 0) keeps one shape
+        frames = torch.as_tensor(batch["frames"])
+        continuous = batch.get("continuous", torch.zeros(*frames.shape[:2], 0))
         return {
-            key: torch.as_tensor(batch[key]).to(self.device, non_blocking=True)
-            for key in ("frames", "discrete", "continuous")
+            key: torch.as_tensor(value).to(self.device, non_blocking=True)
+            for key, value in (("frames", frames), ("discrete", batch["discrete"]), ("continuous", continuous))
         }
 
     def state_dict(self) -> dict[str, Any]:
