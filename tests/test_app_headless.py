@@ -39,7 +39,6 @@ def test_bad_action_files_are_named(tmp_path, content, message):
 
 
 def test_headless_policy_play_writes_the_requested_frames(tmp_path):
-    pytest.importorskip("worldsim.env.policies")
     out = tmp_path / "x.mp4"
     assert main(["play", "--world", "maze", "--headless", "--frames", "20", "--out", str(out)]) == 0
     assert count_video_frames(out) == 20

@@ -77,7 +77,7 @@ def test_bad_arguments_are_rejected(tmp_path) -> None:
 
 
 def test_real_maze_frames_match_the_recorded_poses(tmp_path) -> None:
-    maze_world = pytest.importorskip("worldsim.env.maze_world")
+    from worldsim.env import maze_world
     config = maze_world.MazeConfig(height=16, width=16)
     world = maze_world.MazeWorld(config, batch_size=2)
     record_policy_episodes(world, FakePolicy(), tmp_path, episodes=2, steps=8, seed=5, progress=False)
