@@ -152,9 +152,19 @@ class Raycaster:
         dx = (self.column_x - centre_x[..., None]) / half_width[..., None]  # (B, L, W)
         dy = (self.row_y - centre_y[..., None]) / half_height[..., None]  # (B, L, H)
         in_front = (depth[..., None] > NEAR) & (depth[..., None] < distance[:, None, :])  # (B, L, W)
-        dx2 = torch.where(in_front, dx * dx, math.inf)[:, :, None, :]  # (B, L, 1, W)
+        sphere, colours = scene.landmark_is_sphere, scene.landmark_colour
+        if frames.device.type == "cpu":
+            # Cull landmarks no pixel can show (every shape needs |dx| < 1 in an unoccluded column). Exact,
+            # so frames do not change; it needs a host sync, which is free on the CPU but not on a GPU.
+            keep = (in_front & (dx.abs() < 1.0)).any(-1).any(0).nonzero()[:, 0]  # (L',)
+            if keep.numel() == 0:
+                return frames
+            if keep.numel() < count:
+                depth, dx, dy, in_front = depth[:, keep], dx[:, keep], dy[:, keep], in_front[:, keep]
+                sphere, colours, count = sphere[:, keep], colours[:, keep], keep.numel()
+        dx2 = (dx * dx).masked_fill(~in_front, math.inf)[:, :, None, :]  # (B, L, 1, W)
         dy2 = (dy * dy)[..., None]  # (B, L, H, 1)
-        sphere = scene.landmark_is_sphere[..., None, None]
+        sphere = sphere[..., None, None]
         extent = torch.where(sphere, dx2 + dy2, torch.maximum(dx2, dy2))  # (B, L, H, W) < 1 inside
         covered_depth = torch.where(extent < 1.0, depth[..., None, None], math.inf)
         nearest_depth, nearest = covered_depth.min(1)  # (B, H, W)
@@ -163,6 +173,6 @@ class Raycaster:
         profile = torch.gather(profile, 1, nearest[:, None]).squeeze(1)
         brightness = (0.35 + 0.65 * (1.0 - profile).clamp(min=0.0).sqrt()) * torch.exp(-FOG_RATE * nearest_depth)
         batch_offset = torch.arange(batch, device=frames.device)[:, None, None] * count
-        colour = scene.landmark_colour.reshape(-1, 3)[batch_offset + nearest]  # (B, H, W, 3)
+        colour = colours.reshape(-1, 3)[batch_offset + nearest]  # (B, H, W, 3)
         covered = torch.isfinite(nearest_depth)[..., None]
         return torch.where(covered, colour * brightness[..., None], frames)
