@@ -21,8 +21,6 @@ def make_world(
 
     Gymnasium worlds run one at a time (batch_size 1) and are resized with area averaging.
     """
-    if not isinstance(env_id, str):
-        raise ValueError(f"env id must be a string, {VALID_FORMS}; got {env_id!r}")
     if env_id == "maze":
         from worldsim.env.maze_world import MazeConfig, MazeWorld
 

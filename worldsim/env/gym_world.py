@@ -7,7 +7,8 @@ render_mode="rgb_array"; both optionally resized with area averaging. After an e
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch

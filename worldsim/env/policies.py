@@ -18,6 +18,7 @@ from torch import Tensor
 
 from worldsim.actions import MAZE_DISCRETE_ACTIONS
 from worldsim.env.maze_world import MazeWorld
+from worldsim.world import World
 
 ACTION = {name: index for index, name in enumerate(MAZE_DISCRETE_ACTIONS)}
 NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
@@ -118,7 +119,14 @@ class MazePolicy:
 
 
 class RandomPolicy(MazePolicy):
-    """Uniformly random discrete actions and yaw deltas: bumps into walls, covers little ground."""
+    """Uniformly random discrete actions and yaw deltas: bumps into walls, covers little ground.
+
+    Needs no map, so it drives any world (gymnasium ones included), not only the maze.
+    """
+
+    def reset(self, world: World, seed: int) -> None:  # type: ignore[override]
+        self.world = world  # type: ignore[assignment]
+        self.rng = np.random.default_rng(seed)
 
     def act(self) -> tuple[Tensor, Tensor | None]:
         world = self._require_world()

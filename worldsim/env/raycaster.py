@@ -36,7 +36,7 @@ class Raycaster:
             raise ValueError(f"field of view must be in [10, 170] degrees, got {fov_deg}")
         self.height, self.width, self.grid_size = height, width, grid_size
         self.device = torch.device(device)
-        f32 = dict(device=self.device, dtype=torch.float32)
+        f32 = {"device": self.device, "dtype": torch.float32}
         self.tan_half_fov = math.tan(math.radians(fov_deg) / 2.0)
         self.focal = (width / 2.0) / self.tan_half_fov  # pixels per unit at distance 1
         self.camera_x = (torch.arange(width, **f32) + 0.5) * (2.0 / width) - 1.0  # (W,) in [-1, 1]
@@ -59,7 +59,6 @@ class Raycaster:
         """pose float (B, 3) = (x, y, yaw) → frames uint8 (B, H, W, 3)."""
         if scene.grid_size != self.grid_size:
             raise ValueError(f"scene grid size {scene.grid_size} != raycaster grid size {self.grid_size}")
-        size = TEXTURE_SIZE
         position = pose[:, :2]  # (B, 2)
         cos, sin = pose[:, 2].cos(), pose[:, 2].sin()
         facing = torch.stack([cos, sin], dim=-1)  # (B, 2)
@@ -128,7 +127,8 @@ class Raycaster:
         floor_pixel = texture * (size * size) + floor_v * size + floor_u
         pixel = torch.where(is_wall, wall_pixel, floor_pixel)
         shade = torch.where(is_wall, wall_shade[:, None, :], self.row_fog[None, :, None])
-        return self.atlas[pixel] * shade[..., None]
+        texels = self.atlas.index_select(0, pixel.reshape(-1)).view(*pixel.shape, 3)  # faster than atlas[pixel]
+        return texels * shade[..., None]
 
     def _draw_landmarks(
         self,
@@ -166,13 +166,13 @@ class Raycaster:
         dy2 = (dy * dy)[..., None]  # (B, L, H, 1)
         sphere = sphere[..., None, None]
         extent = torch.where(sphere, dx2 + dy2, torch.maximum(dx2, dy2))  # (B, L, H, W) < 1 inside
-        covered_depth = torch.where(extent < 1.0, depth[..., None, None], math.inf)
+        covered_depth = depth[..., None, None].expand_as(extent).masked_fill(extent >= 1.0, math.inf)
         nearest_depth, nearest = covered_depth.min(1)  # (B, H, W)
         # Spheres shade by their 2-D profile, pillars (cylinders) by the horizontal one only.
         profile = torch.where(sphere, extent, dx2)
         profile = torch.gather(profile, 1, nearest[:, None]).squeeze(1)
         brightness = (0.35 + 0.65 * (1.0 - profile).clamp(min=0.0).sqrt()) * torch.exp(-FOG_RATE * nearest_depth)
         batch_offset = torch.arange(batch, device=frames.device)[:, None, None] * count
-        colour = colours.reshape(-1, 3)[batch_offset + nearest]  # (B, H, W, 3)
+        colour = colours.reshape(-1, 3).index_select(0, (batch_offset + nearest).reshape(-1)).view_as(frames)
         covered = torch.isfinite(nearest_depth)[..., None]
         return torch.where(covered, colour * brightness[..., None], frames)
