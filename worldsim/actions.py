@@ -37,7 +37,7 @@ class ActionSpace:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ActionSpace":
+    def from_dict(cls, data: dict) -> ActionSpace:
         unknown = set(data) - {"discrete", "continuous", "continuous_bound", "noop"}
         if unknown:
             raise ValueError(f"action space: unknown key(s) {sorted(unknown)}")

@@ -78,7 +78,7 @@ def open_loops(solid: np.ndarray, fraction: float, rng: np.random.Generator) -> 
     between_cells = (rows % 2) != (cols % 2)
     interior = (rows > 0) & (cols > 0) & (rows < grid_size - 1) & (cols < grid_size - 1)
     candidates = np.stack([rows, cols], axis=1)[between_cells & interior]
-    count = int(round(fraction * len(candidates)))
+    count = round(fraction * len(candidates))
     opened = solid.copy()
     for row, col in candidates[rng.permutation(len(candidates))[:count]]:
         opened[row, col] = False
@@ -184,7 +184,7 @@ def generate_layout(
     ]
     start = starts[int(rng.integers(len(starts)))]
     start_yaw = float(rng.uniform(0.0, 2.0 * np.pi))
-    arrays = dict(solid=solid, region=region, wall_style=wall_styles[region], floor_style=floor_styles[region])
+    arrays = {"solid": solid, "region": region, "wall_style": wall_styles[region], "floor_style": floor_styles[region]}
     for array in arrays.values():
         array.setflags(write=False)
     return MazeLayout(

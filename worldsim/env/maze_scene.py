@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ class MazeScene:
         return self.solid.shape[0]
 
     @classmethod
-    def from_layouts(cls, layouts: Sequence[MazeLayout], device: torch.device | str) -> "MazeScene":
+    def from_layouts(cls, layouts: Sequence[MazeLayout], device: torch.device | str) -> MazeScene:
         sizes = {layout.grid_size for layout in layouts}
         if len(sizes) != 1:
             raise ValueError(f"all mazes of a batch need one grid size, got sizes {sorted(sizes)}")

@@ -8,8 +8,9 @@ positive yaw turning right (clockwise on the map). `info["cell"]` is the (row, c
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
