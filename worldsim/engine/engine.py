@@ -79,6 +79,9 @@ class WorldModelEngine:
         self.batch_size = batch_size
         self.commit_noise_level = commit_noise_level
         self.device = next(model.parameters()).device
+        # CUDA runs under bf16 autocast like training (fp32 weights and SSM state): fp32 matmuls made the
+        # graphed frame ~50% slower than the bf16 step benchmark (benchmarks/results/). CPU stays fp32.
+        self.autocast = self.device.type == "cuda"
         self.use_cuda_graph = use_cuda_graph and graph_capturable(model, self.device)
         self.steps = steps
         self.state: ModelState | None = None
@@ -140,10 +143,11 @@ class WorldModelEngine:
             )
         frames = to_model(context.frames.to(self.device))  # (B, T, 3, H, W)
         clean = torch.ones(self.batch_size, device=self.device)
-        for t in range(frames.shape[1]):
-            discrete = None if context.discrete is None else context.discrete[:, t].to(self.device)
-            continuous = None if context.continuous is None else context.continuous[:, t].to(self.device)
-            self.model.step(frames[:, t], clean, discrete, continuous, self.state, commit=True)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            for t in range(frames.shape[1]):
+                discrete = None if context.discrete is None else context.discrete[:, t].to(self.device)
+                continuous = None if context.continuous is None else context.continuous[:, t].to(self.device)
+                self.model.step(frames[:, t], clean, discrete, continuous, self.state, commit=True)
         self.step_count = 0
         return context.frames[:, -1].to(self.device), {"step": 0}
 
@@ -153,18 +157,21 @@ class WorldModelEngine:
         if self.state is None:
             raise RuntimeError("WorldModelEngine.step called before reset()")
         discrete, continuous = self._checked_actions(discrete, continuous)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            frame = self._generate(discrete, continuous)
+        self.step_count += 1
+        return to_uint8(frame), {"step": self.step_count}
+
+    def _generate(self, discrete: Tensor | None, continuous: Tensor | None) -> Tensor:
         if self.use_cuda_graph:
             if self._graph is None:
                 self._graph = GraphedFrameGenerator(
                     self.model, self.state, self.batch_size, self.steps, self.commit_noise_level
                 )
-            frame = self._graph(discrete, continuous)
-        else:
-            frame = generate_frame(
-                self.model, self.state, discrete, continuous, self.steps, self.generator, self.commit_noise_level
-            )
-        self.step_count += 1
-        return to_uint8(frame), {"step": self.step_count}
+            return self._graph(discrete, continuous)
+        return generate_frame(
+            self.model, self.state, discrete, continuous, self.steps, self.generator, self.commit_noise_level
+        )
 
     def hud_info(self) -> dict[str, str]:
         info = {"steps": str(self.steps), "device": self.device.type}
