@@ -7,6 +7,7 @@ fp32 inputs agree to ~1e-3 and bf16 inputs to a few 1e-3 (mamba-ssm notes); we a
 import pytest
 import torch
 
+from worldsim.bench.model_step import graph_step
 from worldsim.model import ModelConfig, WorldModel, ssd_scan, tiny_model_config, triton_available
 
 pytestmark = pytest.mark.cuda
@@ -108,18 +109,10 @@ def test_cuda_graph_replay_matches_eager():
     inputs = (torch.rand(1, 3, 64, 64, device="cuda") * 2 - 1, torch.rand(1, device="cuda"),
               torch.ones(1, dtype=torch.long, device="cuda"), torch.zeros(1, 1, device="cuda"))
     graph_state, eager_state = model.init_state(1), model.init_state(1)
-    side = torch.cuda.Stream()
-    side.wait_stream(torch.cuda.current_stream())
-    with torch.cuda.stream(side):
-        for _ in range(3):
-            model.step(*inputs, graph_state, commit=False)
-    torch.cuda.current_stream().wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        graph_out = model.step(*inputs, graph_state, commit=True)
+    replay, graph_out = graph_step(model, inputs, graph_state, commit=True)
     for t in range(7):
         inputs[0].copy_(torch.rand_like(inputs[0]) * 2 - 1)
-        graph.replay()
+        replay()
         eager = model.step(*inputs, eager_state, commit=True)
         torch.testing.assert_close(graph_out, eager, rtol=1e-4, atol=1e-4)
     assert int(graph_state.frame_index) == int(eager_state.frame_index) == 7
