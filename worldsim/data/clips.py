@@ -90,18 +90,29 @@ class ClipDataset(Dataset):
 
 
 class UniformClipSampler(Sampler[int]):
-    """`num_samples` clip positions drawn uniformly with replacement; the same seed gives the same order."""
+    """`num_samples` clip positions drawn uniformly with replacement; the same seed gives the same order.
 
-    def __init__(self, num_positions: int, num_samples: int, seed: int) -> None:
+    With `world_size` > 1 the order is cut into global batches of world_size·`rank_batch` and this
+    sampler yields only `rank` 's consecutive `rank_batch` rows of each (num_samples a multiple of it).
+    """
+
+    def __init__(self, num_positions: int, num_samples: int, seed: int, rank: int = 0, world_size: int = 1,
+                 rank_batch: int = 1) -> None:
         if num_positions < 1 or num_samples < 1:
             raise ValueError(f"need positions and samples >= 1, got {num_positions} and {num_samples}")
+        if world_size > 1 and num_samples % (world_size * rank_batch):
+            raise ValueError(f"num_samples {num_samples} is not a multiple of the global batch")
+        self.rank, self.world_size, self.rank_batch = rank, world_size, rank_batch
         self.num_positions = num_positions
         self.num_samples = num_samples
         self.seed = seed
 
     def __len__(self) -> int:
-        return self.num_samples
+        return self.num_samples // self.world_size
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed(self.seed)
-        return iter(torch.randint(self.num_positions, (self.num_samples,), generator=generator).tolist())
+        order = torch.randint(self.num_positions, (self.num_samples,), generator=generator)
+        if self.world_size > 1:
+            order = order.reshape(-1, self.world_size, self.rank_batch)[:, self.rank].reshape(-1)
+        return iter(order.tolist())

@@ -23,7 +23,7 @@ from contextlib import AbstractContextManager, nullcontext
 import torch
 from torch import Tensor, nn
 
-from worldsim.diffusion.noise_levels import NoiseLevelConfig
+from worldsim.diffusion.noise_levels import NoiseLevelConfig, RandomSource, draw
 from worldsim.diffusion.rectified_flow import (
     add_noise,
     make_flow_batch,
@@ -37,23 +37,21 @@ def trajectory_length(clip_length: int, context_frames: int, num_clips: int) -> 
     return clip_length + (num_clips - 1) * (clip_length - context_frames)
 
 
-def _estimate_levels(shape: tuple[int, int], low: float, high: float, generator: torch.Generator | None,
+def _estimate_levels(shape: tuple[int, int], low: float, high: float, generator: RandomSource,
                      device: torch.device) -> Tensor:
-    gen_device = generator.device if generator is not None else device
-    u = torch.rand(shape, generator=generator, device=gen_device)
+    u = draw(generator, shape, torch.rand, device)
     return (low + (high - low) * u).to(device)
 
 
 @torch.no_grad()
 def estimate_frames(
     model: nn.Module, context: Tensor | None, clean: Tensor, discrete: Tensor | None,
-    continuous: Tensor | None, low: float, high: float, generator: torch.Generator | None = None,
+    continuous: Tensor | None, low: float, high: float, generator: RandomSource = None,
 ) -> Tensor:
     """One-step estimates x̃ of `clean` (B, S, 3, H, W) noised at t ~ U[low, high], given `context`
     (B, P, 3, H, W, fed clean) before it. Actions cover context + clean frames."""
     levels = _estimate_levels(clean.shape[:2], low, high, generator, clean.device)
-    gen_device = generator.device if generator is not None else clean.device
-    noise = torch.randn(clean.shape, generator=generator, device=gen_device).to(clean.device, clean.dtype)
+    noise = draw(generator, tuple(clean.shape), torch.randn, clean.device).to(clean.device, clean.dtype)
     noisy = add_noise(clean, noise, levels)
     if context is not None:
         frames = torch.cat([context, noisy], 1)
@@ -67,7 +65,7 @@ def estimate_frames(
 def direct_forcing_backward(
     model: nn.Module, estimator: nn.Module, clean: Tensor, discrete: Tensor | None, continuous: Tensor | None,
     clip_length: int, context_frames: int, num_clips: int, noise: NoiseLevelConfig, estimate_range: tuple[float, float],
-    backward: Callable[[Tensor], None], generator: torch.Generator | None = None,
+    backward: Callable[[Tensor], None], generator: RandomSource = None,
     sync: Callable[[bool], AbstractContextManager] = lambda last: nullcontext(),
 ) -> float:
     """Accumulate gradients of `num_clips` chronological clips of the trajectories `clean` (B, L, 3, H, W).

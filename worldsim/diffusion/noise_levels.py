@@ -5,11 +5,37 @@ Convention (docs/architecture.md): t ∈ [0, 1], t = 1 is a clean frame, x_t = t
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import torch
 from torch import Tensor
+
+
+class SampleGenerators:
+    """One generator per batch row, so row i's draws depend on its own seed only, not on the rows beside
+    it: a sample gets the same noise whichever process trains it and wherever it sits in the batch."""
+
+    def __init__(self, seeds: Sequence[int], device: torch.device | str = "cpu"):
+        self.generators = [torch.Generator(device).manual_seed(int(s)) for s in seeds]
+        self.device = torch.device(device)
+
+
+RandomSource = torch.Generator | SampleGenerators | None
+
+
+def draw(source: RandomSource, shape: tuple[int, ...], sampler: Callable[..., Tensor],
+         default_device: torch.device | str = "cpu") -> Tensor:
+    """`sampler(shape, generator=, device=)` (torch.rand, torch.randn, partial(torch.randint, lo, hi)) on the
+    source's device; with SampleGenerators row i of the (B, ...) result comes from generator i."""
+    if isinstance(source, SampleGenerators):
+        if len(source.generators) != shape[0]:
+            raise ValueError(f"{len(source.generators)} sample generators for a batch of {shape[0]}")
+        return torch.stack([sampler(shape[1:], generator=g, device=source.device) for g in source.generators])
+    device = source.device if source is not None else default_device
+    return sampler(shape, generator=source, device=device)
 
 
 @dataclass
@@ -36,19 +62,18 @@ class NoiseLevelConfig:
 
 
 def sample_noise_levels(
-    config: NoiseLevelConfig, shape: tuple[int, ...], generator: torch.Generator | None = None,
+    config: NoiseLevelConfig, shape: tuple[int, ...], generator: RandomSource = None,
     device: torch.device | str = "cpu",
 ) -> Tensor:
     """Independent noise levels of `shape` (usually (B, T)), float32 in (0, 1)."""
     if config.distribution == "uniform":
-        u = torch.rand(shape, generator=generator, device=generator.device if generator else "cpu")
-        return u.to(device)
-    n = torch.randn(shape, generator=generator, device=generator.device if generator else "cpu")
+        return draw(generator, shape, torch.rand).to(device)
+    n = draw(generator, shape, torch.randn)
     return torch.sigmoid(config.mean + config.std * n).to(device)
 
 
 def sample_clean_prefix_lengths(
-    batch_size: int, clip_length: int, prob: float, generator: torch.Generator | None = None
+    batch_size: int, clip_length: int, prob: float, generator: RandomSource = None
 ) -> Tensor:
     """Per clip (B,) int64: 0 with probability 1 − prob, else uniform in [⌊T/2⌋ + 1, T − 1].
 
@@ -57,9 +82,8 @@ def sample_clean_prefix_lengths(
     low = clip_length // 2 + 1
     if clip_length < 3 or low > clip_length - 1:
         return torch.zeros(batch_size, dtype=torch.long, device=generator.device if generator else "cpu")
-    gen_device = generator.device if generator else "cpu"
-    use = torch.rand(batch_size, generator=generator, device=gen_device) < prob
-    lengths = torch.randint(low, clip_length, (batch_size,), generator=generator, device=gen_device)
+    use = draw(generator, (batch_size,), torch.rand) < prob
+    lengths = draw(generator, (batch_size,), partial(torch.randint, low, clip_length))
     return torch.where(use, lengths, torch.zeros_like(lengths))
 
 

@@ -14,6 +14,8 @@ from torch import Tensor, nn
 
 from worldsim.diffusion.noise_levels import (
     NoiseLevelConfig,
+    RandomSource,
+    draw,
     prefix_mask,
     sample_clean_prefix_lengths,
     sample_noise_levels,
@@ -52,7 +54,7 @@ class FlowBatch:
 
 
 def make_flow_batch(
-    clean: Tensor, config: NoiseLevelConfig, generator: torch.Generator | None = None,
+    clean: Tensor, config: NoiseLevelConfig, generator: RandomSource = None,
     context: Tensor | None = None,
 ) -> FlowBatch:
     """Noise every frame independently; with prob `long_context_prob` keep a clean prefix out of the loss.
@@ -66,8 +68,7 @@ def make_flow_batch(
         context = prefix_mask(lengths.to(clean.device), length)
     context = context.to(clean.device)
     levels = torch.where(context, torch.ones_like(levels), levels)
-    gen_device = generator.device if generator is not None else clean.device
-    noise = torch.randn(clean.shape, generator=generator, device=gen_device, dtype=torch.float32)
+    noise = draw(generator, tuple(clean.shape), torch.randn, clean.device)
     noise = noise.to(device=clean.device, dtype=clean.dtype)
     return FlowBatch(
         noisy=add_noise(clean, noise, levels),
@@ -78,15 +79,21 @@ def make_flow_batch(
 
 
 def masked_velocity_loss(prediction: Tensor, batch: FlowBatch) -> Tensor:
-    """Mean squared velocity error over the frames in the loss (per-frame MSE, averaged over frames)."""
+    """Mean squared velocity error: per clip over its scored frames, then the mean over clips.
+
+    Per clip first (not one mean over all scored frames) so the loss is a mean of per-sample terms:
+    DDP's average of per-rank losses then equals the one-process loss of the same global batch even
+    when ranks score different numbers of frames (long-context prefixes). See docs/training.md.
+    """
     per_frame = (prediction.float() - batch.target.float()).pow(2).mean(dim=(-3, -2, -1))  # (B, T)
     weight = batch.loss_mask.float()
-    return (per_frame * weight).sum() / weight.sum().clamp_min(1.0)
+    per_clip = (per_frame * weight).sum(1) / weight.sum(1).clamp_min(1.0)
+    return per_clip.mean()
 
 
 def flow_matching_loss(
     model: nn.Module, clean: Tensor, discrete: Tensor | None, continuous: Tensor | None,
-    config: NoiseLevelConfig, generator: torch.Generator | None = None, context: Tensor | None = None,
+    config: NoiseLevelConfig, generator: RandomSource = None, context: Tensor | None = None,
 ) -> Tensor:
     """Scalar training loss of `model` on clean clips (B, T, 3, H, W) with actions (B, T)/(B, T, C)."""
     batch = make_flow_batch(clean, config, generator, context)

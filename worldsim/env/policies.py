@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -52,17 +53,19 @@ class MazePolicy:
 
     def __init__(self) -> None:
         self.world: MazeWorld | None = None
-        self.rng = np.random.default_rng(0)
+        self.rngs: list[np.random.Generator] = []  # per world; one shared object when seeded with an int
         self.plans: list[list[Square]] = []
         self.free: list[np.ndarray] = []
 
-    def reset(self, world: MazeWorld, seed: int) -> None:
+    def reset(self, world: MazeWorld, seed: int | Sequence[int]) -> None:
+        """An int seeds one stream shared by all worlds; one seed per world makes each world's actions
+        independent of the others (training clips then do not depend on how a batch is split)."""
         if not isinstance(world, MazeWorld):
             raise ValueError(f"{type(self).__name__} drives the built-in maze only, got {type(world).__name__}")  # noqa: TRY004 (a user error: the CLI reports ValueErrors)
         if not world.layouts:
             raise ValueError("reset the world before the policy (policy.reset(world, seed) after world.reset)")
         self.world = world
-        self.rng = np.random.default_rng(seed)
+        self.rngs = _make_rngs(seed, world.batch_size)
         self.free = [~layout.blocked for layout in world.layouts]  # landmarks block too
         self.plans = [[] for _ in range(world.batch_size)]
 
@@ -80,7 +83,7 @@ class MazePolicy:
                 plan.pop(0)
             if not plan:
                 self.plans[b] = plan = self.next_plan(b, squares[b])
-            discrete[b], yaw[b] = self._steer(pose[b], plan[0] if plan else squares[b])
+            discrete[b], yaw[b] = self._steer(b, pose[b], plan[0] if plan else squares[b])
         return self._to_tensors(discrete, yaw)
 
     def observe(self, squares: list[Square]) -> None:
@@ -89,14 +92,14 @@ class MazePolicy:
     def next_plan(self, b: int, square: Square) -> list[Square]:
         raise NotImplementedError
 
-    def _steer(self, pose: np.ndarray, target: Square) -> tuple[int, float]:
+    def _steer(self, b: int, pose: np.ndarray, target: Square) -> tuple[int, float]:
         dx, dy = target[1] + 0.5 - pose[0], target[0] + 0.5 - pose[1]
         error = math.remainder(math.atan2(dy, dx) - pose[2], math.tau)  # yaw grows clockwise, y points down
         bound = self._require_world().action_space.continuous_bound
         if abs(error) > TURN_ONLY_ANGLE:
             return ACTION["turn_right" if error > 0 else "turn_left"], 0.0
         # steer with the continuous yaw (mouse) half of the time and with the discrete combos otherwise
-        if self.rng.random() < 0.5:
+        if self.rngs[b].random() < 0.5:
             return ACTION["forward"], float(np.clip(error, -bound, bound))
         if abs(error) > 0.15:
             return ACTION["forward_right" if error > 0 else "forward_left"], 0.0
@@ -124,15 +127,19 @@ class RandomPolicy(MazePolicy):
     Needs no map, so it drives any world (gymnasium ones included), not only the maze.
     """
 
-    def reset(self, world: World, seed: int) -> None:  # type: ignore[override]
+    def reset(self, world: World, seed: int | Sequence[int]) -> None:  # type: ignore[override]
         self.world = world  # type: ignore[assignment]
-        self.rng = np.random.default_rng(seed)
+        self.rngs = _make_rngs(seed, world.batch_size)
 
     def act(self) -> tuple[Tensor, Tensor | None]:
         world = self._require_world()
-        bound = world.action_space.continuous_bound
-        discrete = self.rng.integers(0, world.action_space.num_discrete, world.batch_size)
-        yaw = self.rng.uniform(-bound, bound, world.batch_size).astype(np.float32)
+        bound, count = world.action_space.continuous_bound, world.action_space.num_discrete
+        if all(rng is self.rngs[0] for rng in self.rngs):  # one shared stream: batch-wide draws (the original order)
+            discrete = self.rngs[0].integers(0, count, world.batch_size)
+            yaw = self.rngs[0].uniform(-bound, bound, world.batch_size).astype(np.float32)
+        else:
+            discrete = np.array([rng.integers(0, count) for rng in self.rngs], dtype=np.int64)
+            yaw = np.array([rng.uniform(-bound, bound) for rng in self.rngs], dtype=np.float32)
         return self._to_tensors(discrete, yaw)
 
 
@@ -153,7 +160,7 @@ class WanderPolicy(MazePolicy):
         back = (square[0] - self.heading[b][0], square[1] - self.heading[b][1])
         forward = [s for s in options if s != back] or options
         ahead = (square[0] + self.heading[b][0], square[1] + self.heading[b][1])
-        nxt = ahead if ahead in forward and self.rng.random() < self.straight_bias else forward[self.rng.integers(len(forward))]
+        nxt = ahead if ahead in forward and self.rngs[b].random() < self.straight_bias else forward[self.rngs[b].integers(len(forward))]
         self.heading[b] = (nxt[0] - square[0], nxt[1] - square[1])
         return [nxt]
 
@@ -198,15 +205,23 @@ class RevisitPolicy(MazePolicy):
             cells = np.argwhere(free)
             far = [tuple(c) for c in cells if abs(c[0] - square[0]) + abs(c[1] - square[1]) >= self.min_trip]
             pool = far or [tuple(c) for c in cells]
-            goal = pool[self.rng.integers(len(pool))]
+            goal = pool[self.rngs[b].integers(len(pool))]
             return bfs_path(free, square, goal)[1:]
         # return trip: a square from the older half of the trajectory
-        target_step = int(self.rng.integers(0, max(1, len(history) // 2)))
-        if self.rng.random() < self.retrace_prob:
+        target_step = int(self.rngs[b].integers(0, max(1, len(history) // 2)))
+        if self.rngs[b].random() < self.retrace_prob:
             route = _dedupe(history[target_step:][::-1])
             if route and route[0] == square:
                 return route[1:]
         return bfs_path(free, square, history[target_step])[1:]
+
+
+def _make_rngs(seed: int | Sequence[int], batch_size: int) -> list[np.random.Generator]:
+    if isinstance(seed, int | np.integer):
+        return [np.random.default_rng(seed)] * batch_size  # the same object: draws interleave across worlds
+    if len(seed) != batch_size:
+        raise ValueError(f"got {len(seed)} policy seeds for {batch_size} worlds; give one int or one per world")
+    return [np.random.default_rng(s) for s in seed]
 
 
 def _dedupe(squares: list[Square]) -> list[Square]:

@@ -2,10 +2,13 @@
 
 Two sources with one interface (`next_batch`, `state_dict`, `load_state_dict`) so that a resumed run
 continues with exactly the batches it would have seen:
-- `MazeClipSource`: the built-in maze rendered on the training device, no disk. Batch i of rank r is a
-  pure function of (seed, i, r), so the data position is just the batch counter.
+- `MazeClipSource`: the built-in maze rendered on the training device, no disk. Each clip is a pure
+  function of (seed, global sample index), so the data position is just the batch counter.
 - `DatasetClipSource`: a recorded dataset through the data package's memory-mapped clip loader with
   worker processes; on resume the loader is rebuilt with the same seed and the consumed batches skipped.
+
+Global sample index: with world size N and per-rank batch b, rank r's row j of batch i is clip
+i·N·b + r·b + j, so a one-process run with batch N·b sees the same clips in the same order (ddp_check).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ Batch = dict[str, Tensor]
 
 
 def rollout_maze_clips(
-    world: MazeWorld, seeds: list[int], clip_length: int, policy_name: str, policy_seed: int
+    world: MazeWorld, seeds: list[int], clip_length: int, policy_name: str, policy_seed: int | list[int]
 ) -> Batch:
     """Reset `world` to `seeds`, drive it `clip_length − 1` steps with a scripted policy.
 
@@ -73,13 +76,15 @@ class MazeClipSource:
 
     def next_batch(self) -> Batch:
         batch = self.config.batch_size
-        stream_index = self.position * self.world_size + self.rank  # distinct across ranks and batches
-        first = (self.seed * 1_000_003 + stream_index * batch) % VALIDATION_SEED_BASE
-        seeds = [(first + b) % VALIDATION_SEED_BASE for b in range(batch)]
-        chooser = random.Random(f"{self.seed}/{stream_index}")
+        first = self.position * self.world_size * batch + self.rank * batch  # global index of row 0
+        indices = range(first, first + batch)
+        seeds = [(self.seed * 1_000_003 + g) % VALIDATION_SEED_BASE for g in indices]
+        policy_seeds = [random.Random(f"{self.seed}/clip/{g}").randrange(2**31) for g in indices]
+        # the policy is shared by the world's batch, so it is drawn per global step (same on every rank)
+        chooser = random.Random(f"{self.seed}/{self.position}")
         policy = "revisit" if chooser.random() < self.config.revisit_fraction else "wander"
         self.position += 1
-        return rollout_maze_clips(self.world, seeds, self.clip_length, policy, chooser.randrange(2**31))
+        return rollout_maze_clips(self.world, seeds, self.clip_length, policy, policy_seeds)
 
     def state_dict(self) -> dict[str, Any]:
         return {"position": self.position}
@@ -98,7 +103,8 @@ class DatasetClipSource:
         self.config = config
         self.clip_length = clip_length or config.clip_length
         self.device = device
-        self.loader_seed = seed * 1009 + rank  # per-rank sampling order
+        self.loader_seed = seed * 1009  # one global order; each rank reads its rows of every global batch
+        self.rank, self.world_size = rank, world_size
         self.info = open_dataset(config.dataset_dir)
         self.position = 0
         self._iterator: Iterator[Batch] | None = None
@@ -115,7 +121,7 @@ class DatasetClipSource:
             loader = make_clip_loader(
                 self.config.dataset_dir, clip_length=self.clip_length, batch_size=self.config.batch_size,
                 num_workers=self.config.num_workers, seed=self.loader_seed + 7919 * self._epoch,
-                pin_memory=self.device.type == "cuda",
+                pin_memory=self.device.type == "cuda", rank=self.rank, world_size=self.world_size,
             )
             yield from loader
             self._epoch += 1

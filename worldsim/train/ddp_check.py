@@ -3,16 +3,20 @@
     python -m worldsim.train.ddp_check --config configs/default.yaml --gpus 2 --steps 50 --out runs/ddp_check
     python -m worldsim.train.ddp_check --config configs/tiny.yaml --gpus 2 --steps 5 --out /tmp/ddp device=cpu
 
-Both runs see the same maze clips (rank r's batch i holds the seeds that the single run's batch i holds
-at rows r·b ... (r+1)·b − 1), but per-rank noise and policy draws differ, so the losses agree statistically,
-not bit for bit: the check passes when the mean losses differ by less than --tolerance (relative) and
-both runs' losses fall. Writes ddp_check.json into --out and prints it.
+Every clip and all of its noise are functions of (seed, global sample index) and the loss is a mean of
+per-clip terms, so rank r's rows of step i are rows r·b ... (r+1)·b − 1 of the single run's step i and
+the two runs compute the same losses up to floating-point summation order. The logged distributed loss is
+the all-reduced mean over ranks. The check passes when the largest relative per-step difference is below
+--tolerance (default 1e-3 in fp32, 2e-2 under bf16 autocast); "both_fall" (last quarter of the losses
+below the first) is reported, and required only with --require-fall (short runs inside the warm-up
+need not fall). Writes ddp_check.json into --out and prints it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -20,6 +24,7 @@ from pathlib import Path
 
 from worldsim.config import load_config
 from worldsim.train.config import TrainConfig
+from worldsim.train.distributed import resolve_device
 from worldsim.train.metrics_log import read_metrics
 
 
@@ -30,16 +35,31 @@ def _train_command(config: Path | None, out: Path, overrides: list[str]) -> list
     return args + overrides
 
 
+def _default_tolerance(config: TrainConfig) -> float:
+    """fp32 runs differ only by summation order; bf16 autocast rounds activations differently per batch shape."""
+    fp32 = config.precision == "fp32" or resolve_device(config.device).type == "cpu"
+    return 1e-3 if fp32 else 2e-2
+
+
+def _max_relative_difference(single: list[float], multi: list[float]) -> float:
+    if len(single) != len(multi) or not single:
+        return math.inf
+    return max(abs(m - s) / max(abs(s), 1e-12) for s, m in zip(single, multi, strict=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, default=None)
     parser.add_argument("--gpus", type=int, default=2, help="processes of the distributed run")
     parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--tolerance", type=float, default=0.05, help="max relative difference of the mean loss")
+    parser.add_argument("--tolerance", type=float, default=None,
+                        help="max relative per-step loss difference (default: 1e-3 fp32, 2e-2 bf16)")
+    parser.add_argument("--require-fall", action="store_true", help="also fail unless both runs' losses fall")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("overrides", nargs="*", metavar="key=value")
     args = parser.parse_args(argv)
     config = load_config(TrainConfig, args.config, args.overrides)
+    tolerance = args.tolerance if args.tolerance is not None else _default_tolerance(config)
     per_rank = config.data.batch_size
     common = [*args.overrides, f"schedule.max_steps={args.steps}", "logging.log_every=1",
               "logging.validate_every=1000000000", "logging.checkpoint_every=1000000000"]
@@ -55,20 +75,18 @@ def main(argv: list[str] | None = None) -> int:
                    check=True, env=env)
     single_losses = [r["loss"] for r in read_metrics(single)]
     multi_losses = [r["loss"] for r in read_metrics(multi)]
-    mean_single = sum(single_losses) / len(single_losses)
-    mean_multi = sum(multi_losses) / len(multi_losses)
-    relative = abs(mean_multi - mean_single) / mean_single
+    relative = _max_relative_difference(single_losses, multi_losses)
     quarter = max(1, len(single_losses) // 4)
 
     def falls(losses: list[float]) -> bool:
         return sum(losses[-quarter:]) < sum(losses[:quarter])
 
+    both_fall = falls(single_losses) and falls(multi_losses)
     result = {
         "gpus": args.gpus, "global_batch": per_rank * args.gpus, "steps": args.steps,
         "single_losses": single_losses, "distributed_losses": multi_losses,
-        "mean_single": mean_single, "mean_distributed": mean_multi, "relative_difference": relative,
-        "both_fall": falls(single_losses) and falls(multi_losses),
-        "passed": relative < args.tolerance and falls(single_losses) and falls(multi_losses),
+        "max_relative_difference": relative, "tolerance": tolerance, "both_fall": both_fall,
+        "passed": relative < tolerance and (both_fall or not args.require_fall),
     }
     (args.out / "ddp_check.json").write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: v for k, v in result.items() if not k.endswith("_losses")}, indent=2))

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from worldsim.config import to_dict
 from worldsim.diffusion.direct_forcing import direct_forcing_backward, trajectory_length
+from worldsim.diffusion.noise_levels import SampleGenerators
 from worldsim.diffusion.rectified_flow import flow_matching_loss
 from worldsim.frames import to_model
 from worldsim.train.activation_checkpointing import enable_activation_checkpointing
@@ -55,9 +56,12 @@ class _Autocast(nn.Module):
             return self.module(*args)
 
 
-def _noise_seed(seed: int, step: int, rank: int, world_size: int) -> int:
-    """The noise of step `step` on `rank` depends on nothing else, so a resumed run draws the same noise."""
-    return (seed * 1_000_003 + step * world_size + rank) % (2**63)
+def _sample_generators(seed: int, step: int, info: ProcessInfo, batch_size: int) -> SampleGenerators:
+    """Noise keyed by (seed, global sample index): rank r's row j at `step` is sample step·N·b + r·b + j,
+    the same as the clip it noises (clip_sources), so a resumed run and a one-process run of the same
+    global batch draw the same noise for it."""
+    first = step * info.world_size * batch_size + info.rank * batch_size
+    return SampleGenerators([(seed * 2**40 + g) % 2**63 for g in range(first, first + batch_size)], info.device)
 
 
 def train(config: TrainConfig, out: Path, resume: bool = False, max_minutes: float | None = None,
@@ -111,7 +115,6 @@ class _Trainer:
         previous_handlers = self._install_signal_handlers()
         bar = tqdm(total=config.schedule.max_steps, initial=step, disable=not (info.is_main and show_progress),
                    dynamic_ncols=True, desc="train")
-        generator = torch.Generator(info.device)
         window_start, window_frames = time.perf_counter(), 0
         try:
             while step < config.schedule.max_steps:
@@ -124,7 +127,7 @@ class _Trainer:
                 lr = learning_rate(step, config.optim, config.schedule)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr
-                generator.manual_seed(_noise_seed(config.seed, step, info.rank, info.world_size))
+                generator = _sample_generators(config.seed, step, info, config.data.batch_size)
                 loss, grad_norm, frames = self._train_step(step, generator)
                 finite = math.isfinite(loss) and math.isfinite(grad_norm)
                 if finite:
@@ -168,7 +171,7 @@ class _Trainer:
             for signum, handler in previous_handlers.items():
                 signal.signal(signum, handler)
 
-    def _train_step(self, step: int, generator: torch.Generator) -> tuple[float, float, int]:
+    def _train_step(self, step: int, generator: SampleGenerators) -> tuple[float, float, int]:
         """Forward + backward of one optimizer step -> (loss, grad norm, frames trained on)."""
         config = self.config
         batch = self.source.next_batch()
