@@ -159,3 +159,37 @@ def test_default_steps_come_from_the_checkpoint_capped_on_cpu(checkpoint):
     # the checkpoint was validated with 3 steps; a CPU engine plays 2 by default to stay interactive
     assert WorldModelEngine.from_checkpoint(checkpoint, device="cpu").steps == 2
     assert WorldModelEngine.from_checkpoint(checkpoint, device="cpu", steps=3).steps == 3
+
+
+@pytest.mark.parametrize("side_by_side", [False, True])
+def test_maze_policies_drive_a_model_through_its_ground_truth_maze(checkpoint, side_by_side):
+    from worldsim.app.headless import policy_driver
+    from worldsim.app.worlds import SideBySideWorld
+    from worldsim.env.policies import make_policy
+
+    engine = WorldModelEngine.from_checkpoint(checkpoint, device="cpu", steps=1)
+    maze_config = engine.context_source.maze_config
+    world = SideBySideWorld(MazeWorld(maze_config), engine) if side_by_side else engine
+    driver = policy_driver(make_policy("wander"), world)
+    world.reset(4)
+    driver.reset(world, 4)
+    reference = MazeWorld(maze_config)  # the policy alone on the maze the model starts from
+    reference.reset(4)
+    policy = make_policy("wander")
+    policy.reset(reference, 4)
+    for _ in range(8):
+        discrete, continuous = driver.act()
+        expected_d, expected_c = policy.act()
+        assert torch.equal(discrete, expected_d) and torch.equal(continuous, expected_c)
+        world.step(discrete, continuous)
+        reference.step(expected_d, expected_c)
+
+
+def test_play_command_headless_with_a_policy_on_a_checkpoint(checkpoint, tmp_path):
+    from worldsim.app.video import count_video_frames
+
+    out = tmp_path / "model.mp4"
+    argv = ["play", "--checkpoint", str(checkpoint), "--device", "cpu", "--steps", "1", "--headless",
+            "--policy", "wander", "--frames", "6", "--out", str(out)]
+    assert main(argv) == 0
+    assert count_video_frames(out) == 6

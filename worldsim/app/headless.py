@@ -80,6 +80,54 @@ class HeadlessResult:
         return self.frames / self.seconds if self.seconds > 0 else float("inf")
 
 
+class ShadowMazeDriver:
+    """A map-reading maze policy for a learned world: the policy walks a ground-truth maze built from the
+    same seed as the model's first frame, and its actions go to the model too."""
+
+    def __init__(self, policy: ActionSource, maze_config: Any) -> None:
+        self.policy, self.maze_config = policy, maze_config
+        self.maze: Any = None
+
+    def reset(self, world: World, seed: int) -> None:
+        from worldsim.env.maze_world import MazeWorld
+
+        self.maze = MazeWorld(self.maze_config, batch_size=world.batch_size)
+        self.maze.reset(seed)
+        self.policy.reset(self.maze, seed)
+
+    def act(self) -> tuple[Any, Any]:
+        discrete, continuous = self.policy.act()
+        self.maze.step(discrete, continuous)
+        return discrete, continuous
+
+
+class _PolicyOnGroundTruth:
+    """Side by side: the policy reads the ground-truth maze on the left, which the shared step moves."""
+
+    def __init__(self, policy: ActionSource, maze: World) -> None:
+        self.policy, self.maze = policy, maze
+
+    def reset(self, world: World, seed: int) -> None:
+        self.policy.reset(self.maze, seed)
+
+    def act(self) -> tuple[Any, Any]:
+        return self.policy.act()
+
+
+def policy_driver(policy: ActionSource, world: World) -> ActionSource:
+    """Let a maze policy drive `world`, which may be a learned model started from a built-in maze."""
+    from worldsim.engine.priming import MazeContext
+    from worldsim.env.maze_world import MazeWorld
+
+    left = getattr(world, "left", None)
+    if isinstance(left, MazeWorld):
+        return _PolicyOnGroundTruth(policy, left)
+    context = getattr(world, "context_source", None)
+    if isinstance(context, MazeContext):
+        return ShadowMazeDriver(policy, context.maze_config)
+    return policy
+
+
 def run_headless(
     world: World, driver: ActionSource, frames: int, seed: int, out: Path | None, fps: int = 30
 ) -> HeadlessResult:

@@ -124,9 +124,10 @@ def run_headless_command(world: World, args: argparse.Namespace) -> int:
         driver = load_actions(args.actions)
         frames = min(args.frames or len(driver.actions), len(driver.actions))
     else:
+        from worldsim.app.headless import policy_driver
         from worldsim.env.policies import make_policy
 
-        driver = make_policy(args.policy)
+        driver = policy_driver(make_policy(args.policy), world)
     result = run_headless(world, driver, frames, args.seed, args.out, args.fps)
     where = f" -> {result.video}" if result.video else ""
     print(f"played {result.frames} frames in {result.seconds:.2f} s ({result.frames_per_second:.1f} frames/s){where}")
