@@ -85,4 +85,12 @@ def test_record_pong_then_check(tmp_path) -> None:
     info = open_dataset(out)
     assert info.lengths == (30,)
     assert info.metas[0].source["env"] == f"gym:{PONG}"
+    assert (info.height, info.width) == (210, 160)  # native Atari frames unless a size is asked for
     assert main(["data", "check", str(out), "--no-progress"]) == 0
+
+
+def test_record_pong_resized(tmp_path) -> None:
+    out = tmp_path / "pong64"
+    argv = ["record", "--env", f"gym:{PONG}", "--policy", "random", "--episodes", "1", "--steps", "5"]
+    assert main([*argv, "--height", "64", "--width", "64", "--out", str(out), "--no-progress"]) == 0
+    assert (open_dataset(out).height, open_dataset(out).width) == (64, 64)
