@@ -143,7 +143,7 @@ class WorldModelEngine:
             )
         frames = to_model(context.frames.to(self.device))  # (B, T, 3, H, W)
         clean = torch.ones(self.batch_size, device=self.device)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+        with self._precision():
             for t in range(frames.shape[1]):
                 discrete = None if context.discrete is None else context.discrete[:, t].to(self.device)
                 continuous = None if context.continuous is None else context.continuous[:, t].to(self.device)
@@ -157,10 +157,14 @@ class WorldModelEngine:
         if self.state is None:
             raise RuntimeError("WorldModelEngine.step called before reset()")
         discrete, continuous = self._checked_actions(discrete, continuous)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+        with self._precision():
             frame = self._generate(discrete, continuous)
         self.step_count += 1
         return to_uint8(frame), {"step": self.step_count}
+
+    def _precision(self) -> torch.autocast:
+        """Priming and generation run under the same autocast, so the state sees one precision."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast)
 
     def _generate(self, discrete: Tensor | None, continuous: Tensor | None) -> Tensor:
         if self.use_cuda_graph:
