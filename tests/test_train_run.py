@@ -24,17 +24,18 @@ def tiny(*overrides: str) -> TrainConfig:
 
 
 def test_tiny_maze_run_writes_checkpoints_logs_and_samples(tmp_path):
-    config = tiny("schedule.max_steps=4", "logging.validate_every=4", "logging.checkpoint_every=2")
+    config = tiny("schedule.max_steps=4", "logging.validate_every=4", "logging.checkpoint_every=2",
+                  "logging.validate_at_start=true")
     result = train(config, tmp_path / "run", show_progress=False)
     assert result.step == 4 and result.stop_reason == "finished" and len(result.losses) == 4
     assert all(np.isfinite(result.losses))
     run = tmp_path / "run"
     assert (run / "latest.safetensors").is_file() and (run / "config.yaml").is_file()
     assert (run / "checkpoints" / "latest").read_text() == "step_00000004"
-    assert (run / "samples" / "step_00000004.png").is_file()
+    assert (run / "samples" / "step_00000000.png").is_file() and (run / "samples" / "step_00000004.png").is_file()
     assert [r["step"] for r in read_metrics(run)] == [1, 2, 3, 4]
     validation = read_metrics(run, "validation")
-    assert len(validation) == 1 and 0 < validation[0]["psnr_rollout"] < 100
+    assert [v["step"] for v in validation] == [0, 4] and all(0 < v["psnr_rollout"] < 100 for v in validation)
     assert list((run / "tensorboard").iterdir())
 
 

@@ -64,6 +64,7 @@ class LoggingConfig:
     checkpoint_every: int = 2000
     keep_checkpoints: int = 3  # older checkpoint directories are deleted
     validate_every: int = 2000
+    validate_at_start: bool = False  # also validate the starting weights (step 0), e.g. after init_from
     validation_clips: int = 8  # held-out maze trajectories per validation
     validation_context: int = 16  # ground-truth frames before the predicted ones
     validation_rollout: int = 16  # frames generated autoregressively from the ground-truth actions

@@ -115,6 +115,8 @@ class _Trainer:
         previous_handlers = self._install_signal_handlers()
         bar = tqdm(total=config.schedule.max_steps, initial=step, disable=not (info.is_main and show_progress),
                    dynamic_ncols=True, desc="train")
+        if info.is_main and config.logging.validate_at_start and step == 0:
+            self._validate(0)  # the curve's first point: the starting weights
         window_start, window_frames = time.perf_counter(), 0
         try:
             while step < config.schedule.max_steps:
