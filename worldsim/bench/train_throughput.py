@@ -2,10 +2,18 @@
 
     python -m worldsim.bench.train_throughput --config configs/default.yaml --out train_throughput.json
     python -m worldsim.bench.train_throughput --config configs/tiny.yaml --steps 3 data.batch_size=1
+    python -m worldsim.bench.train_throughput --config configs/default.yaml --gpus 2 --out train_throughput_2gpu.json
 
-Times the optimizer step on synthetic clips (the data source is benchmarked by the env package):
-forward + backward of the diffusion-forcing loss, gradient clipping, AdamW. Training FLOPs per frame are
-taken as 3x the model's analytic forward FLOPs (worldsim.model.estimate_step_flops).
+Times the optimizer step on synthetic clips: forward + backward of the diffusion-forcing loss, gradient
+clipping, AdamW. Training FLOPs per frame are taken as 3x the model's analytic forward FLOPs
+(worldsim.model.estimate_step_flops). Separately times the config's training data source
+(data_frames_per_s, after one warm-up batch) and names the slower of the two as the bottleneck.
+
+Under torchrun (WORLD_SIZE > 1) the model is wrapped in DistributedDataParallel and frames/s, data
+frames/s and peak TFLOPs are totals over ranks; rank 0 prints and writes. --gpus N (N > 1) measures one
+process here, then N processes under torchrun, and reports both with scaling_efficiency =
+distributed frames/s / (N × single frames/s). This is weak scaling: every process keeps the per-GPU batch
+data.batch_size, so the distributed global batch is N × data.batch_size.
 """
 
 from __future__ import annotations
@@ -18,13 +26,16 @@ import time
 from pathlib import Path
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
+from worldsim.bench.train_scaling import combine, sum_over_ranks, torchrun_throughput
 from worldsim.config import load_config, to_dict
 from worldsim.diffusion.rectified_flow import flow_matching_loss
 from worldsim.model import WorldModel, count_parameters, estimate_step_flops
 from worldsim.train.activation_checkpointing import enable_activation_checkpointing
+from worldsim.train.clip_sources import make_clip_source
 from worldsim.train.config import TrainConfig
-from worldsim.train.distributed import resolve_device
+from worldsim.train.distributed import ProcessInfo, init_processes, resolve_device, shutdown
 from worldsim.train.setup import make_optimizer, resolve_precision
 
 # Dense bf16 tensor-core peaks (vendor datasheets, SXM parts), used when --peak-tflops is not given.
@@ -38,14 +49,39 @@ def peak_tflops(device: torch.device) -> float | None:
     return next((value for key, value in PEAK_BF16_TFLOPS.items() if key in name), None)
 
 
-def measure(config: TrainConfig, steps: int, warmup: int) -> dict:
-    device = resolve_device(config.device)
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_data(config: TrainConfig, device: torch.device, batches: int, rank: int = 0,
+                 world_size: int = 1) -> float | None:
+    """Frames/s of the training data source (maze rollouts or dataset loader); None when batches is 0."""
+    if batches <= 0:
+        return None
+    source = make_clip_source(config.data, device, config.seed, rank, world_size)
+    source.next_batch()  # warm-up: allocations, loader workers starting
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(batches):
+        source.next_batch()
+    _sync(device)
+    return batches * config.data.batch_size * config.data.clip_length / (time.perf_counter() - start)
+
+
+def measure(config: TrainConfig, steps: int, warmup: int, data_batches: int = 3,
+            info: ProcessInfo | None = None) -> dict:
+    info = info or ProcessInfo(0, 0, 1, resolve_device(config.device))
+    device = info.device
     autocast_dtype = resolve_precision(config, device)
     torch.manual_seed(config.seed)
     model = WorldModel(config.model).to(device).train()
     if config.activation_checkpointing:
         enable_activation_checkpointing(model)
-    forward = torch.compile(model) if config.compile else model
+    trained: torch.nn.Module = model
+    if info.distributed:
+        trained = DistributedDataParallel(model, device_ids=[info.local_rank] if device.type == "cuda" else None)
+    forward = torch.compile(trained) if config.compile else trained
     optimizer = make_optimizer(list(model.named_parameters()), config, fused=device.type == "cuda")
     batch, length = config.data.batch_size, config.data.clip_length
     m = config.model
@@ -66,21 +102,22 @@ def measure(config: TrainConfig, steps: int, warmup: int) -> dict:
     for _ in range(warmup):
         step()
     times = []
+    _sync(device)
     if device.type == "cuda":
-        torch.cuda.synchronize(device)
         torch.cuda.reset_peak_memory_stats(device)
     for _ in range(steps):
         start = time.perf_counter()
         step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        _sync(device)
         times.append(time.perf_counter() - start)
+    peak_memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+    data_frames_per_s = measure_data(config, device, data_batches, info.rank, info.world_size)
     seconds = statistics.median(times)
     frames_per_s = batch * length / seconds
     train_flops_per_frame = 3 * estimate_step_flops(m)
     achieved_tflops = frames_per_s * train_flops_per_frame / 1e12
     peak = peak_tflops(device)
-    return {
+    result = {
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({os.cpu_count()} cores)",
         "precision": str(autocast_dtype or torch.float32).replace("torch.", ""),
         "parameters": count_parameters(model),
@@ -88,15 +125,32 @@ def measure(config: TrainConfig, steps: int, warmup: int) -> dict:
         "clip_length": length,
         "step_ms_median": 1000 * seconds,
         "frames_per_s": frames_per_s,
+        "data_frames_per_s": data_frames_per_s,
+        "bottleneck": None,
         "train_tflops_per_frame_estimate": train_flops_per_frame / 1e12,
         "achieved_tflops": achieved_tflops,
         "peak_tflops": peak,
         "mfu": achieved_tflops / peak if peak else None,
-        "peak_memory_gib": torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None,
+        "peak_memory_gib": peak_memory,
         "compile": config.compile,
         "activation_checkpointing": config.activation_checkpointing,
         "model": to_dict(m),
     }
+    if info.distributed:
+        result = sum_over_ranks(result, info)
+    if result["data_frames_per_s"] is not None:
+        result["bottleneck"] = "data" if result["data_frames_per_s"] < result["frames_per_s"] else "model"
+    return result
+
+
+def _child_args(args: argparse.Namespace) -> list[str]:
+    """The options of this run for the torchrun processes, less --gpus and --out."""
+    child = ["--steps", str(args.steps), "--warmup", str(args.warmup), "--data-batches", str(args.data_batches)]
+    if args.config is not None:
+        child += ["--config", str(args.config)]
+    if args.peak_tflops:
+        child += ["--peak-tflops", str(args.peak_tflops)]
+    return child + args.overrides
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,14 +159,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=10, help="timed optimizer steps (median reported)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation, allocator)")
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU (default: known GPUs)")
+    parser.add_argument("--data-batches", type=int, default=3, help="timed data-source batches (0: skip)")
+    parser.add_argument("--gpus", type=int, default=1, help="N > 1: also run N processes under torchrun")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("overrides", nargs="*", metavar="key=value")
     args = parser.parse_args(argv)
     config = load_config(TrainConfig, args.config, args.overrides)
-    result = measure(config, args.steps, args.warmup)
-    if args.peak_tflops:
-        result["peak_tflops"] = args.peak_tflops
-        result["mfu"] = result["achieved_tflops"] / args.peak_tflops
+    if args.gpus > 1 and int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        parser.error("--gpus launches torchrun itself; run it as a plain process")
+    info = init_processes(config.device)
+    try:
+        result = measure(config, args.steps, args.warmup, args.data_batches, info)
+        if args.peak_tflops:
+            result["peak_tflops"] = args.peak_tflops * info.world_size
+            result["mfu"] = result["achieved_tflops"] / result["peak_tflops"]
+        if args.gpus > 1:
+            result = combine(result, torchrun_throughput(args.gpus, _child_args(args)), args.gpus)
+    finally:
+        shutdown(info)
+    if not info.is_main:
+        return 0
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
