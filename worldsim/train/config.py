@@ -22,6 +22,7 @@ class DataConfig:
     clip_length: int = 32  # frames per training clip
     batch_size: int = 16  # clips per process and optimizer step
     num_workers: int = 2  # clip-loader worker processes (source: dataset)
+    prefetch_batches: int = 1  # batches a background thread prepares ahead (worldsim.train.prefetch); 0: none
     maze: MazeConfig = field(default_factory=MazeConfig)
     revisit_fraction: float = 0.8  # share of maze batches driven by the revisiting policy, the rest wander
 
@@ -103,6 +104,8 @@ def validate_train_config(config: TrainConfig) -> None:
             f"data.maze renders {data.maze.height}x{data.maze.width} frames but model expects "
             f"{model.image_height}x{model.image_width}; set data.maze.height/width or model.image_height/width"
         )
+    if data.prefetch_batches < 0:
+        raise ValueError(f"data.prefetch_batches must be >= 0, got {data.prefetch_batches}")
     if not 0.0 <= data.revisit_fraction <= 1.0:
         raise ValueError(f"data.revisit_fraction must be in [0, 1], got {data.revisit_fraction}")
     if df.enabled:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ def prepare_run_dir(out: Path, resume: bool) -> None:
         probe.unlink()
     except OSError as error:
         raise ValueError(f"--out {out}: cannot write there ({error.strerror or error})") from error
+    if resume and latest_checkpoint(out) is None:
+        print(f"--resume: no checkpoint under {out} yet; starting a new run", file=sys.stderr)
     if not resume and latest_checkpoint(out) is not None:
         raise ValueError(f"--out {out} already holds checkpoints; pass --resume to continue it or choose a new --out")
 

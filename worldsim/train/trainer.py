@@ -26,6 +26,7 @@ from worldsim.train.clip_sources import make_clip_source
 from worldsim.train.config import TrainConfig, validate_train_config
 from worldsim.train.distributed import ProcessInfo, all_reduce_sum, init_processes, shutdown
 from worldsim.train.metrics_log import MetricsLog
+from worldsim.train.prefetch import PrefetchingSource
 from worldsim.train.run_checkpoints import save_run_checkpoint
 from worldsim.train.schedules import clips_for_step, learning_rate
 from worldsim.train.setup import build_run, prepare_run_dir, resolve_precision, save_config
@@ -91,6 +92,8 @@ class _Trainer:
         clip_length = config.data.clip_length
         source_length = trajectory_length(clip_length, df.context_frames, df.clips_max) if df.enabled else clip_length
         self.source = make_clip_source(config.data, info.device, config.seed, info.rank, info.world_size, source_length)
+        if config.data.prefetch_batches > 0:
+            self.source = PrefetchingSource(self.source, info.device, config.data.prefetch_batches)
         self._check_actions()
         bad_steps = 0
         if run.train_state is not None:
@@ -168,6 +171,8 @@ class _Trainer:
                 tqdm.write(f"stopped at step {step} ({self.stop_reason}); checkpoint saved to {result.checkpoint}")
             return result
         finally:
+            if isinstance(self.source, PrefetchingSource):
+                self.source.close()
             bar.close()
             self.log.close()
             for signum, handler in previous_handlers.items():
