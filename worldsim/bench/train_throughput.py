@@ -168,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.gpus > 1 and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         parser.error("--gpus launches torchrun itself; run it as a plain process")
     info = init_processes(config.device)
+    completed = False
     try:
         result = measure(config, args.steps, args.warmup, args.data_batches, info)
         if args.peak_tflops:
@@ -175,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
             result["mfu"] = result["achieved_tflops"] / result["peak_tflops"]
         if args.gpus > 1:
             result = combine(result, torchrun_throughput(args.gpus, _child_args(args)), args.gpus)
+        completed = True
     finally:
-        shutdown(info)
+        shutdown(info, completed)
     if not info.is_main:
         return 0
     text = json.dumps(result, indent=2)

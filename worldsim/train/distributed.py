@@ -63,6 +63,11 @@ def barrier(info: ProcessInfo) -> None:
         dist.barrier()
 
 
-def shutdown(info: ProcessInfo) -> None:
+def shutdown(info: ProcessInfo, completed: bool) -> None:
+    """Leave the process group. After a completed run every rank first waits for the others: a rank that
+    tore gloo down while another was still in a collective sometimes aborted at exit ("terminate called
+    without an active exception"). After an error it leaves at once, so torchrun can stop the others."""
     if info.distributed and dist.is_initialized():
+        if completed:
+            dist.barrier()
         dist.destroy_process_group()

@@ -70,13 +70,16 @@ def train(config: TrainConfig, out: Path, resume: bool = False, max_minutes: flo
     validate_train_config(config)
     out = Path(out)
     info = init_processes(config.device)
+    completed = False
     try:
         autocast_dtype = resolve_precision(config, info.device)
         if info.is_main:
             prepare_run_dir(out, resume)
-        return _Trainer(config, out, info, autocast_dtype).run(resume, max_minutes, stop_at_step, show_progress)
+        result = _Trainer(config, out, info, autocast_dtype).run(resume, max_minutes, stop_at_step, show_progress)
+        completed = True
+        return result
     finally:
-        shutdown(info)
+        shutdown(info, completed)
 
 
 class _Trainer:
