@@ -7,7 +7,7 @@ import importlib
 import sys
 
 # Each module adds its subparser and sets `func=run(args) -> int`. Add a name only once the command works.
-SUBCOMMANDS: tuple[str, ...] = ("train", "record", "data", "play", "bench", "plot")
+SUBCOMMANDS: tuple[str, ...] = ("train", "record", "data", "play", "bench", "plot", "eval")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -37,9 +37,12 @@ def validation_clips(maze: MazeConfig, clips: int, length: int, device: torch.de
 @torch.no_grad()
 def validate(
     model: nn.Module, data: Batch, context: int, rollout: int, steps: int, sample_path: Path | None = None,
-    seed: int = 0,
+    seed: int = 0, commit_noise_level: float = 1.0,
 ) -> dict[str, float]:
-    """Metrics of `model` (eval mode) on `data` (frames uint8 (B, context+rollout, H, W, 3) + actions)."""
+    """Metrics of `model` (eval mode) on `data` (frames uint8 (B, context+rollout, H, W, 3) + actions).
+
+    `commit_noise_level` is the rollout's context level for its own frames, as in the engine (1.0 = clean).
+    """
     was_training = model.training
     model.eval()
     frames = to_model(data["frames"])  # (B, L, 3, H, W)
@@ -64,7 +67,7 @@ def validate(
         model.step(frames[:, f], ones, *act(f), state, commit=True)
     generated = []
     for f in range(context, context + rollout):
-        generated.append(generate_frame(model, rollout_state, *act(f), steps, generator))
+        generated.append(generate_frame(model, rollout_state, *act(f), steps, generator, commit_noise_level))
     generated_frames = torch.stack(generated, 1)
     rollout_psnr = psnr(generated_frames, frames[:, context:])  # (B, rollout)
     if sample_path is not None:

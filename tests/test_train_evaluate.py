@@ -1,0 +1,71 @@
+"""worldsim eval: the same held-out clips for every checkpoint, JSON written atomically, clear errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from worldsim.actions import maze_action_space
+from worldsim.checkpoint import save_checkpoint
+from worldsim.cli import main
+from worldsim.model import WorldModel, tiny_model_config
+from worldsim.train.validation import validate, validation_clips
+
+SHORT = ["--clips", "2", "--context", "2", "--rollout", "3", "--steps", "1", "--device", "cpu"]
+
+
+def tiny_checkpoint(path: Path, seed: int, frame_size: int = 16) -> Path:
+    torch.manual_seed(seed)
+    config = tiny_model_config(num_discrete_actions=9, num_continuous_actions=1)
+    config.image_height = config.image_width = frame_size
+    maze = {"size": 9, "height": frame_size, "width": frame_size}
+    model = WorldModel(config)
+    with torch.no_grad():  # the output layer starts at zero: move every weight so models differ
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    save_checkpoint(path, model, maze_action_space(),
+                    {"step": seed, "train_config": {"data": {"maze": maze}}})
+    return path
+
+
+def test_eval_compares_checkpoints_on_the_same_clips(tmp_path: Path) -> None:
+    first, second = tiny_checkpoint(tmp_path / "a.safetensors", 1), tiny_checkpoint(tmp_path / "b.safetensors", 2)
+    out = tmp_path / "results" / "eval.json"
+
+    assert main(["eval", str(first), str(second), *SHORT, "--commit-noise", "1.0", "0.9", "--out", str(out)]) == 0
+
+    report = json.loads(out.read_text())
+    results = report["results"]
+    assert report["settings"]["rollout"] == 3 and len(results) == 4
+    assert [(r["checkpoint"], r["commit_noise_level"]) for r in results] == [
+        (str(first), 1.0), (str(first), 0.9), (str(second), 1.0), (str(second), 0.9)]
+    assert [r["step"] for r in results] == [1, 1, 2, 2]
+    # One-step prediction does not depend on the rollout's commit level; the rollout does.
+    assert results[0]["psnr_one_step"] == results[1]["psnr_one_step"]
+    assert results[0]["psnr_rollout"] != results[1]["psnr_rollout"]
+    assert results[0]["psnr_one_step"] != results[2]["psnr_one_step"]  # another model, another score
+    # The numbers are validate()'s on the trainer's held-out clips.
+    from worldsim.checkpoint import load_checkpoint
+    from worldsim.env.maze_world import MazeConfig
+
+    model, _, _ = load_checkpoint(first)
+    clips = validation_clips(MazeConfig(height=16, width=16), 2, 5, torch.device("cpu"))
+    expected = validate(model, clips, 2, 3, 1)
+    assert results[0]["psnr_rollout"] == pytest.approx(expected["psnr_rollout"])
+    assert not list(out.parent.glob(".*tmp*"))
+
+
+def test_eval_errors_name_the_culprit(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    small = tiny_checkpoint(tmp_path / "small.safetensors", 1)
+    with pytest.raises(SystemExit, match="no checkpoint at .*missing.safetensors"):
+        main(["eval", str(tmp_path / "missing.safetensors"), *SHORT])
+    with pytest.raises(SystemExit, match="--commit-noise levels must be in"):
+        main(["eval", str(small), *SHORT, "--commit-noise", "1.5"])
+    with pytest.raises(SystemExit, match="--rollout must be >= 1"):
+        main(["eval", str(small), *SHORT, "--rollout", "0"])
+    large = tiny_checkpoint(tmp_path / "large.safetensors", 2, frame_size=32)
+    with pytest.raises(SystemExit, match="large.safetensors was trained on a different maze"):
+        main(["eval", str(small), str(large), *SHORT])
