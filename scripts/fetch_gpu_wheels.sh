@@ -3,8 +3,13 @@
 # (its CUDA extension is only used by Mamba-1; see docs/gpu.md) plus pygame and einops.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# mamba-ssm's setup.py imports torch and wheel (no build isolation: it must see the installed torch).
+python -c "import torch, wheel" 2>/dev/null || {
+  echo "fetch_gpu_wheels.sh: needs torch and wheel in the active environment: . .venv/bin/activate && pip install wheel" >&2
+  exit 1
+}
 mkdir -p .whl
-MAMBA_SKIP_CUDA_BUILD=TRUE MAMBA_FORCE_BUILD=TRUE pip wheel -q --no-deps --no-build-isolation mamba-ssm==2.3.2.post1 -w .whl
-pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+MAMBA_SKIP_CUDA_BUILD=TRUE MAMBA_FORCE_BUILD=TRUE python -m pip wheel -q --no-deps --no-build-isolation mamba-ssm==2.3.2.post1 -w .whl
+python -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
   -d .whl pygame==2.6.1 einops

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One resumable training chunk for the device tool (10-minute calls, 16 MiB files back), as run 2 in
+# docs/training.md was trained:
+#   bash scripts/gpu_train_chunk.sh "$OUT" MINUTES INIT CONFIG [key=value ...]     (carry .whl and INIT's folder)
+# Resumes runs/chunked when a warm machine still holds it, else starts from the weights INIT. Brings back
+# metrics.jsonl, the newest validation strip and the EMA weights split into 15 MiB parts
+# (`cat ema.part.* > ema.safetensors` puts them together).
+set -uo pipefail
+out=${1:?usage: gpu_train_chunk.sh OUT MINUTES INIT CONFIG [key=value ...]}
+minutes=${2:?minutes}; init=${3:?initial weights}; config=${4:?config}; shift 4
+source scripts/gpu_setup.sh
+run=runs/chunked
+if [ -f "$run/latest.safetensors" ]; then start=(--resume); else start=("init_from=$init"); fi
+echo "starting with ${start[*]}"
+python -m worldsim train --config "$config" --out "$run" --max-minutes "$minutes" --no-progress "${start[@]}" "$@" \
+  2>&1 | tail -c 4000
+cp "$run/metrics.jsonl" "$out/"
+strip=$(ls "$run"/samples/*.png 2>/dev/null | tail -1)
+[ -n "$strip" ] && cp "$strip" "$out/"
+split -b 15M "$run/latest.safetensors" "$out/ema.part."
