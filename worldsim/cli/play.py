@@ -41,8 +41,9 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cuda, cuda:1 or cpu")
     parser.add_argument("--steps", type=int, help="denoising steps per frame (default: the checkpoint's)")
     parser.add_argument("--commit-noise", type=float, default=1.0, metavar="LEVEL",
-                        help="noise level at which generated frames enter the model's memory; 0.9-0.98 "
-                             "reduces drift in long sessions (default 1.0 = as generated)")
+                        help="noise level at which generated frames enter the model's memory, an anti-drift "
+                             "option (0.9-0.98; no gain measured on the shipped weights, see docs/playing.md; "
+                             "default 1.0 = as generated)")
     parser.add_argument("--context", nargs="+", metavar="PATH",
                         help="start the model from an episode directory or from image files instead of a maze")
     parser.add_argument("--side-by-side", action="store_true",

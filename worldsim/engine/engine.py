@@ -60,8 +60,9 @@ class WorldModelEngine:
     """A batch of `batch_size` dreamed worlds. `steps` may be changed between frames.
 
     `commit_noise_level` < 1 (e.g. 0.9–0.98) re-noises each generated frame slightly before committing it
-    to the state: the model then treats its own frames as imperfect context, which slows drift in long
-    sessions at a small cost in sharpness. 1.0 commits the frames as generated.
+    to the state, so the model treats its own frames as imperfect context (the diffusion-forcing remedy for
+    drift; on the shipped weights it did not raise rollout PSNR, docs/playing.md). 1.0 commits the frames
+    as generated.
     """
 
     def __init__(
