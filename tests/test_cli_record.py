@@ -21,7 +21,7 @@ def fake_env(monkeypatch):
         record_cli, "make_record_world", lambda env, batch, device, h, w: FakeWorld(batch or 2, h, w)
     )
     policies = types.ModuleType("worldsim.env.policies")
-    policies.make_policy = lambda name: FakePolicy()
+    policies.make_policy = lambda name, detour_prob=0.0: FakePolicy()
     monkeypatch.setitem(__import__("sys").modules, "worldsim.env.policies", policies)
 
 
@@ -92,10 +92,12 @@ def test_record_the_real_maze(tmp_path, capsys) -> None:
         "maze",
         "--policy",
         "revisit",
+        "--detour-prob",
+        "0.2",
         "--episodes",
         "2",
         "--steps",
-        "20",
+        "40",
         "--batch",
         "2",
         "--out",
@@ -110,9 +112,10 @@ def test_record_the_real_maze(tmp_path, capsys) -> None:
     assert main(["data", "check", str(out), "--no-progress"]) == 0
     info = open_dataset(out)
     episode = info.read(info.names[1])
-    assert episode.frames.shape == (20, 32, 32, 3) and episode.meta.source["seed"] == 1
-    assert episode.extras["pose"].shape == (20, 3)
+    assert episode.frames.shape == (40, 32, 32, 3) and episode.meta.source["seed"] == 1
+    assert episode.extras["pose"].shape == (40, 3)
     assert not np.array_equal(episode.frames[0], episode.frames[-1])  # the agent moved
+    assert set(np.unique(episode.discrete[1:])) & {0, 2, 5, 6}  # detours: stand, back or strafe
 
 
 def test_human_flag_hands_a_single_world_to_the_play_window(tmp_path, fake_env, monkeypatch, capsys) -> None:

@@ -3,13 +3,13 @@ import pytest
 import torch
 
 from worldsim.env.maze_world import MazeConfig, MazeWorld
-from worldsim.env.policies import bfs_path, make_policy
+from worldsim.env.policies import ACTION, DETOUR_ACTIONS, DETOUR_STEPS, bfs_path, make_policy
 
 
-def run(name: str, steps: int, seed: int = 0, batch: int = 4):
+def run(name: str, steps: int, seed: int = 0, batch: int = 4, detour_prob: float = 0.0):
     world = MazeWorld(MazeConfig(height=16, width=16), batch_size=batch)
     world.reset(seed)
-    policy = make_policy(name)
+    policy = make_policy(name, detour_prob)
     policy.reset(world, seed)
     actions, squares, gaps = [], [], []
     for _ in range(steps):
@@ -58,3 +58,35 @@ def test_bfs_path_is_connected_and_shortest():
     path = bfs_path(free, (1, 1), (3, 3))
     assert path == [(1, 1), (1, 2), (1, 3), (2, 3), (3, 3)]
     assert bfs_path(free, (1, 1), (0, 0)) == []
+
+
+@pytest.mark.parametrize("name", ["wander", "revisit"])
+def test_detours_add_the_actions_steering_never_takes(name):
+    plain = run(name, 400)[1][:, :, 0].long()  # (T, B) discrete
+    detour = [ACTION[a] for a in DETOUR_ACTIONS]
+    assert not torch.isin(plain, torch.tensor(detour)).any()  # steering: forward and turns only
+    world, actions, squares, _ = run(name, 400, detour_prob=0.05)
+    discrete = actions[:, :, 0].long()
+    for action in detour:
+        assert (discrete == action).any(), f"{action} never taken"
+    for b in range(world.batch_size):  # detours come in runs of one action, DETOUR_STEPS long
+        runs, current = [], [int(discrete[0, b]), 1]
+        for a in discrete[1:, b].tolist():
+            if a == current[0]:
+                current[1] += 1
+            else:
+                runs.append(current)
+                current = [a, 1]
+        lengths = [n for a, n in runs if a in detour]
+        assert lengths and min(lengths) >= DETOUR_STEPS[0]
+        assert max(lengths) <= 2 * DETOUR_STEPS[1]  # two back-to-back detours of the same action at most
+    assert (actions[..., 1][torch.isin(discrete, torch.tensor(detour))] == 0).all()  # no mouse yaw in a detour
+    blocked = np.stack([layout.blocked for layout in world.layouts])
+    for b in range(world.batch_size):  # still never inside a wall, and still travelling
+        assert not blocked[b, squares[:, b, 0], squares[:, b, 1]].any()
+        assert len({tuple(s) for s in squares[:, b]}) >= 8
+
+
+def test_detour_prob_is_checked():
+    with pytest.raises(ValueError, match="detour_prob must be in"):
+        make_policy("wander", 1.5)

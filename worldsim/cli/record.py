@@ -35,6 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--policy", default="wander", help="scripted policy: wander, revisit or random (default: wander)"
     )
+    parser.add_argument(
+        "--detour-prob", type=float, default=0.0, metavar="P",
+        help="wander/revisit: per step, start a short stand/back/strafe detour with probability P (default: 0)",
+    )
     parser.add_argument("--episodes", type=int, default=4, help="number of episodes to record (default: 4)")
     parser.add_argument(
         "--steps",
@@ -82,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     world = make_record_world(args.env, args.batch, args.device, args.height, args.width)
     from worldsim.env.policies import make_policy  # after the world: env id errors come first
 
-    policy = make_policy(args.policy)
+    policy = make_policy(args.policy, args.detour_prob)
     paths = record_policy_episodes(
         world,
         policy,

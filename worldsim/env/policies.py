@@ -5,6 +5,11 @@ agent towards the next square's centre, so they never push into walls. Revisit i
 travels to far waypoints and then returns to places seen long before, either retracing its own steps or
 by the shortest path (which, with the maze's loops, is often another route); `revisit_gap` reports, per
 world, how many steps ago the current square was last visited.
+
+Steering alone only ever moves forward and turns. With `detour_prob` > 0, each step starts, with that
+probability, a short detour: DETOUR_STEPS steps of one action the steering never takes (standing still,
+backing up, strafing), after which steering resumes. A world model trained on such clips has seen every
+key a player can press.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ ACTION = {name: index for index, name in enumerate(MAZE_DISCRETE_ACTIONS)}
 NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 ARRIVAL_RADIUS = 0.3  # squares: a waypoint counts as reached within this distance of its centre
 TURN_ONLY_ANGLE = 0.6  # radians: larger heading errors turn on the spot, smaller ones steer while moving
+DETOUR_ACTIONS = ("noop", "backward", "strafe_left", "strafe_right")
+DETOUR_STEPS = (2, 8)  # a detour lasts between these many steps (inclusive)
 
 Square = tuple[int, int]
 
@@ -51,11 +58,15 @@ def bfs_path(free: np.ndarray, start: Square, goal: Square) -> list[Square]:
 class MazePolicy:
     """Base: per-world square plans followed by a steering controller. Subclasses choose the plans."""
 
-    def __init__(self) -> None:
+    def __init__(self, detour_prob: float = 0.0) -> None:
+        if not 0.0 <= detour_prob <= 1.0:
+            raise ValueError(f"detour_prob must be in [0, 1], got {detour_prob}")
+        self.detour_prob = detour_prob
         self.world: MazeWorld | None = None
         self.rngs: list[np.random.Generator] = []  # per world; one shared object when seeded with an int
         self.plans: list[list[Square]] = []
         self.free: list[np.ndarray] = []
+        self.detours: list[tuple[int, int]] = []  # per world: (action, steps left)
 
     def reset(self, world: MazeWorld, seed: int | Sequence[int]) -> None:
         """An int seeds one stream shared by all worlds; one seed per world makes each world's actions
@@ -68,6 +79,7 @@ class MazePolicy:
         self.rngs = _make_rngs(seed, world.batch_size)
         self.free = [~layout.blocked for layout in world.layouts]  # landmarks block too
         self.plans = [[] for _ in range(world.batch_size)]
+        self.detours = [(0, 0)] * world.batch_size
 
     def act(self) -> tuple[Tensor, Tensor | None]:
         """discrete int64 (B,) and continuous float32 (B, C) (None when the world has no continuous action)."""
@@ -78,6 +90,8 @@ class MazePolicy:
         discrete = np.zeros(world.batch_size, dtype=np.int64)
         yaw = np.zeros(world.batch_size, dtype=np.float32)
         for b in range(world.batch_size):
+            if self.detour_prob and self._detour(b, discrete, yaw):
+                continue
             plan = self.plans[b]
             while plan and math.dist((pose[b, 0], pose[b, 1]), (plan[0][1] + 0.5, plan[0][0] + 0.5)) < ARRIVAL_RADIUS:
                 plan.pop(0)
@@ -85,6 +99,19 @@ class MazePolicy:
                 self.plans[b] = plan = self.next_plan(b, squares[b])
             discrete[b], yaw[b] = self._steer(b, pose[b], plan[0] if plan else squares[b])
         return self._to_tensors(discrete, yaw)
+
+    def _detour(self, b: int, discrete: np.ndarray, yaw: np.ndarray) -> bool:
+        """Fill world b's action from its detour (starting one with probability detour_prob); False: steer."""
+        action, left = self.detours[b]
+        if left == 0:
+            rng = self.rngs[b]
+            if rng.random() >= self.detour_prob:
+                return False
+            action = ACTION[DETOUR_ACTIONS[rng.integers(len(DETOUR_ACTIONS))]]
+            left = int(rng.integers(DETOUR_STEPS[0], DETOUR_STEPS[1] + 1))
+        self.detours[b] = (action, left - 1)
+        discrete[b], yaw[b] = action, 0.0
+        return True
 
     def observe(self, squares: list[Square]) -> None:
         """Called once per step with every world's current square, before planning."""
@@ -146,8 +173,8 @@ class RandomPolicy(MazePolicy):
 class WanderPolicy(MazePolicy):
     """Walks corridor by corridor: keeps its heading (momentum), turns at junctions, reverses only at dead ends."""
 
-    def __init__(self, straight_bias: float = 0.7) -> None:
-        super().__init__()
+    def __init__(self, straight_bias: float = 0.7, detour_prob: float = 0.0) -> None:
+        super().__init__(detour_prob)
         self.straight_bias = straight_bias
         self.heading: list[Square] = []
 
@@ -172,8 +199,8 @@ class RevisitPolicy(MazePolicy):
     it takes the shortest path (often another route through the maze's loops).
     """
 
-    def __init__(self, retrace_prob: float = 0.5, min_trip: int = 6) -> None:
-        super().__init__()
+    def __init__(self, retrace_prob: float = 0.5, min_trip: int = 6, detour_prob: float = 0.0) -> None:
+        super().__init__(detour_prob)
         self.retrace_prob = retrace_prob
         self.min_trip = min_trip  # squares: outbound targets are at least this far away
         self.history: list[list[Square]] = []  # per world, the square at every step
@@ -232,7 +259,8 @@ def _dedupe(squares: list[Square]) -> list[Square]:
 POLICIES = {"random": RandomPolicy, "wander": WanderPolicy, "revisit": RevisitPolicy}
 
 
-def make_policy(name: str) -> MazePolicy:
+def make_policy(name: str, detour_prob: float = 0.0) -> MazePolicy:
+    """A policy by name; `detour_prob` applies to the map-reading ones (random takes every action anyway)."""
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; choose one of {sorted(POLICIES)}")
-    return POLICIES[name]()
+    return POLICIES[name]() if name == "random" else POLICIES[name](detour_prob=detour_prob)

@@ -28,7 +28,8 @@ Batch = dict[str, Tensor]
 
 
 def rollout_maze_clips(
-    world: MazeWorld, seeds: list[int], clip_length: int, policy_name: str, policy_seed: int | list[int]
+    world: MazeWorld, seeds: list[int], clip_length: int, policy_name: str, policy_seed: int | list[int],
+    detour_prob: float = 0.0,
 ) -> Batch:
     """Reset `world` to `seeds`, drive it `clip_length − 1` steps with a scripted policy.
 
@@ -39,7 +40,7 @@ def rollout_maze_clips(
     space = world.action_space
     batch, device = world.batch_size, world.device
     frames, _ = world.reset(seeds)
-    policy = make_policy(policy_name)
+    policy = make_policy(policy_name, detour_prob)
     policy.reset(world, policy_seed)
     all_frames = [frames]
     discrete = [torch.full((batch,), space.noop, dtype=torch.long, device=device)]
@@ -84,7 +85,7 @@ class MazeClipSource:
         chooser = random.Random(f"{self.seed}/{self.position}")
         policy = "revisit" if chooser.random() < self.config.revisit_fraction else "wander"
         self.position += 1
-        return rollout_maze_clips(self.world, seeds, self.clip_length, policy, policy_seeds)
+        return rollout_maze_clips(self.world, seeds, self.clip_length, policy, policy_seeds, self.config.detour_prob)
 
     def state_dict(self) -> dict[str, Any]:
         return {"position": self.position}

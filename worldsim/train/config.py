@@ -25,6 +25,7 @@ class DataConfig:
     prefetch_batches: int = 1  # batches a background thread prepares ahead (worldsim.train.prefetch); 0: none
     maze: MazeConfig = field(default_factory=MazeConfig)
     revisit_fraction: float = 0.8  # share of maze batches driven by the revisiting policy, the rest wander
+    detour_prob: float = 0.0  # per step: start a short stand/back/strafe detour (worldsim.env.policies)
 
 
 @dataclass
@@ -108,6 +109,8 @@ def validate_train_config(config: TrainConfig) -> None:
         raise ValueError(f"data.prefetch_batches must be >= 0, got {data.prefetch_batches}")
     if not 0.0 <= data.revisit_fraction <= 1.0:
         raise ValueError(f"data.revisit_fraction must be in [0, 1], got {data.revisit_fraction}")
+    if not 0.0 <= data.detour_prob <= 1.0:
+        raise ValueError(f"data.detour_prob must be in [0, 1], got {data.detour_prob}")
     if df.enabled:
         if not 1 <= df.context_frames < data.clip_length:
             raise ValueError(
