@@ -22,11 +22,10 @@ import torch
 from torch import Tensor
 
 from worldsim.env import textures
+from worldsim.env.landmarks import EYE_HEIGHT, FOG_RATE, composite_landmarks
 from worldsim.env.maze_scene import MazeScene
 from worldsim.env.textures import TEXTURE_SIZE
 
-EYE_HEIGHT = 0.5  # walls are 1 unit high; the camera sits halfway up
-FOG_RATE = 0.1  # brightness falls as exp(-FOG_RATE · distance)
 SIDE_SHADE = 0.75  # faces seen along y (north/south) are darker, so corners read as corners
 NEAR = 0.05  # landmarks closer than this are not drawn
 # Landmark billboard sizes in world units: (half width, centre height, half height).
@@ -270,7 +269,7 @@ class Raycaster:
         dx2 = torch.where(in_front, dx * dx, math.inf)
         landmarks = [depth, safe_depth, size, dx2, scene.landmark_is_sphere, scene.landmark_colour]
         if not self.on_cpu:
-            return self._composite(*landmarks, None, frames)
+            return composite_landmarks(*landmarks, None, frames, self.row_y, self.focal)
         # Exact cull: every shape needs dx² < 1 in an unoccluded column. Only the worlds that show one are
         # drawn; each keeps its visible landmarks in order, padded to the largest count with hidden ones
         # (which cover no pixel: their dx² ≥ 1 everywhere).
@@ -286,37 +285,7 @@ class Raycaster:
             landmarks = [x.gather(1, order.view(*order.shape, *[1] * (x.dim() - 2)).expand_as(x[:, :kept]))
                          for x in landmarks]
         if rows.numel() == batch:
-            return self._composite(*landmarks, int(landmarks[4].sum()), frames)
-        drawn = self._composite(*landmarks, int(landmarks[4].sum()), frames.index_select(0, rows))
+            return composite_landmarks(*landmarks, int(landmarks[4].sum()), frames, self.row_y, self.focal)
+        drawn = composite_landmarks(*landmarks, int(landmarks[4].sum()), frames.index_select(0, rows),
+                                    self.row_y, self.focal)
         return frames.index_copy_(0, rows, drawn)
-
-    def _composite(
-        self, depth: Tensor, safe_depth: Tensor, size: Tensor, dx2: Tensor, sphere: Tensor, colour: Tensor,
-        spheres: int | None, frames: Tensor,
-    ) -> Tensor:
-        """Landmarks (B, L, ...) over frames uint8 (B, H, W, 3); `spheres` counts them (None: unknown)."""
-        batch, count = depth.shape
-        centre_y = (safe_depth.reciprocal() * (EYE_HEIGHT * self.focal)).sub_(size[..., 1])  # below horizon
-        dy = (self.row_y - centre_y[..., None]).div_(size[..., 2, None])  # (B, L, H)
-        dx2, dy2, sphere = dx2[:, :, None], (dy * dy)[..., None], sphere[..., None, None]  # (B, L, 1|H, W|1)
-        if spheres is None or 0 < spheres < sphere.numel():
-            extent = torch.where(sphere, dx2 + dy2, torch.maximum(dx2, dy2))  # (B, L, H, W) < 1 inside
-            profile = torch.where(sphere, extent, dx2)  # spheres shade by the 2-D profile, pillars by dx only
-        else:
-            extent = dx2 + dy2 if spheres else torch.maximum(dx2, dy2)
-            profile = extent if spheres else dx2
-        fog = torch.exp(-FOG_RATE * depth)  # (B, L)
-        # 1 - profile > 0 wherever a landmark is drawn, so no clamp is needed before the sqrt.
-        if count == 1:
-            brightness = (1.0 - profile[:, 0]).sqrt_().mul_(0.65).add_(0.35).mul_(fog[..., None])  # (B,H|1,W)
-            drawn = (colour[:, :, None] * brightness[..., None]).to(torch.uint8)  # (B, H|1, W, 3)
-            return torch.where((extent[:, 0] >= 1.0)[..., None], frames, drawn)
-        covered_depth = torch.where(extent >= 1.0, math.inf, depth[..., None, None])
-        nearest_depth, nearest = covered_depth.min(1)  # (B, H, W)
-        profile = torch.gather(profile.expand_as(extent), 1, nearest[:, None]).squeeze(1)
-        nearest = nearest.view(batch, -1)
-        fog = torch.gather(fog, 1, nearest).view_as(profile)
-        brightness = (1.0 - profile).sqrt_().mul_(0.65).add_(0.35).mul_(fog)
-        index = nearest + torch.arange(batch, device=frames.device)[:, None] * count
-        drawn = colour.reshape(-1, 3).index_select(0, index.view(-1)).view_as(frames) * brightness[..., None]
-        return torch.where(torch.isfinite(nearest_depth)[..., None], drawn.to(torch.uint8), frames)
