@@ -58,12 +58,30 @@ def test_eval_compares_checkpoints_on_the_same_clips(tmp_path: Path) -> None:
     assert not list(out.parent.glob(".*tmp*"))
 
 
+def test_skip_lets_a_shorter_context_predict_the_same_frames(tmp_path: Path) -> None:
+    checkpoint = tiny_checkpoint(tmp_path / "a.safetensors", 1)
+    short, long = tmp_path / "short.json", tmp_path / "long.json"
+    assert main(["eval", str(checkpoint), *SHORT, "--context", "1", "--skip", "1", "--out", str(short)]) == 0
+    assert main(["eval", str(checkpoint), *SHORT, "--out", str(long)]) == 0  # context 2, no skip
+    from worldsim.checkpoint import load_checkpoint
+    from worldsim.env.maze_world import MazeConfig
+
+    model, _, _ = load_checkpoint(checkpoint)
+    clips = validation_clips(MazeConfig(height=16, width=16), 2, 5, torch.device("cpu"))
+    expected = validate(model, {key: value[:, 1:] for key, value in clips.items()}, 1, 3, 1)
+    result = json.loads(short.read_text())["results"][0]
+    assert result["psnr_rollout"] == pytest.approx(expected["psnr_rollout"])
+    assert result["psnr_rollout"] != json.loads(long.read_text())["results"][0]["psnr_rollout"]
+
+
 def test_eval_errors_name_the_culprit(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     small = tiny_checkpoint(tmp_path / "small.safetensors", 1)
     with pytest.raises(SystemExit, match="no checkpoint at .*missing.safetensors"):
         main(["eval", str(tmp_path / "missing.safetensors"), *SHORT])
     with pytest.raises(SystemExit, match="--commit-noise levels must be in"):
         main(["eval", str(small), *SHORT, "--commit-noise", "1.5"])
+    with pytest.raises(SystemExit, match="--skip must be >= 0"):
+        main(["eval", str(small), *SHORT, "--skip", "-1"])
     with pytest.raises(SystemExit, match="--rollout must be >= 1"):
         main(["eval", str(small), *SHORT, "--rollout", "0"])
     large = tiny_checkpoint(tmp_path / "large.safetensors", 2, frame_size=32)

@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clips", type=int, default=8, help="held-out mazes, one clip each (default 8)")
     parser.add_argument("--context", type=int, default=24, help="ground-truth frames before predicting (default 24)")
     parser.add_argument("--rollout", type=int, default=100, help="frames generated after the context (default 100)")
+    parser.add_argument("--skip", type=int, default=0,
+                        help="drop each clip's first SKIP frames, e.g. --context 1 --skip 23 predicts the same "
+                             "frames as --context 24 (default 0)")
     parser.add_argument("--steps", type=int, default=3, help="Euler steps per generated frame (default 3)")
     parser.add_argument("--commit-noise", type=float, nargs="+", default=[1.0], metavar="LEVEL",
                         help="rollout context levels to try, 1.0 = clean (default 1.0)")
@@ -40,6 +43,8 @@ def evaluate(args: argparse.Namespace) -> list[dict[str, Any]]:
                         ("--steps", args.steps)):
         if value < 1:
             raise SystemExit(f"eval: {name} must be >= 1, got {value}")
+    if args.skip < 0:
+        raise SystemExit(f"eval: --skip must be >= 0, got {args.skip}")
     for level in args.commit_noise:
         if not 0.0 <= level <= 1.0:
             raise SystemExit(f"eval: --commit-noise levels must be in [0, 1], got {level}")
@@ -50,7 +55,8 @@ def evaluate(args: argparse.Namespace) -> list[dict[str, Any]]:
         model, action_space, metadata = load_checkpoint(path, device)
         maze = checkpoint_maze_config(metadata, model.config, action_space)
         if data is None:
-            data, reference = validation_clips(maze, args.clips, args.context + args.rollout, device), (path, maze)
+            clips = validation_clips(maze, args.clips, args.skip + args.context + args.rollout, device)
+            data, reference = {key: value[:, args.skip :] for key, value in clips.items()}, (path, maze)
         elif maze != reference[1]:
             raise SystemExit(f"eval: {path} was trained on a different maze or action space than {reference[0]} "
                              f"({maze} vs {reference[1]}); compare them separately")
@@ -72,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit(f"eval: no checkpoint at {path}")
     results = evaluate(args)
     if args.out is not None:
-        settings = {key: getattr(args, key) for key in ("clips", "context", "rollout", "steps", "device")}
+        settings = {key: getattr(args, key) for key in ("clips", "skip", "context", "rollout", "steps", "device")}
         args.out.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(args.out, {"settings": settings, "results": results})
         print(f"wrote {args.out}")
