@@ -1,4 +1,4 @@
-"""Compare checkpoints on the same held-out mazes: one-step PSNR, rollout PSNR (mean and last frame).
+"""Compare checkpoints on the same held-out mazes: one-step, rollout (mean, last frame) and standing-still PSNR.
 
     worldsim eval checkpoints/default.safetensors runs/maze/latest.safetensors --rollout 100 --out eval.json
 
@@ -65,7 +65,8 @@ def evaluate(args: argparse.Namespace) -> list[dict[str, Any]]:
             results.append({"checkpoint": str(path), "step": metadata.get("step"), "commit_noise_level": level,
                             **metrics})
             print(f"{path}  step {metadata.get('step')}  commit {level:.2f}  one-step {metrics['psnr_one_step']:.2f}"
-                  f"  rollout {metrics['psnr_rollout']:.2f}  last {metrics['psnr_rollout_last']:.2f}", flush=True)
+                  f"  rollout {metrics['psnr_rollout']:.2f}  last {metrics['psnr_rollout_last']:.2f}"
+                  f"  still {metrics['psnr_still']:.2f}", flush=True)
         del model
         if device.type == "cuda":
             torch.cuda.empty_cache()

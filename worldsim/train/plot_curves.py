@@ -16,6 +16,7 @@ from pathlib import Path
 
 PSNR_KEYS: tuple[tuple[str, str], ...] = (
     ("psnr_one_step", "one-step"), ("psnr_rollout", "rollout mean"), ("psnr_rollout_last", "rollout last frame"),
+    ("psnr_still", "standing still"),
 )
 
 

@@ -4,7 +4,9 @@ Each of `clips` held-out trajectories (seeds ≥ VALIDATION_SEED_BASE, revisitin
 ground-truth frames fed into the model state, then `rollout` more frames:
 - one-step: each of those frames is generated from the ground-truth past (state copied, then the true
   frame committed), so only one frame's error counts;
-- rollout: the frames are generated one after another from the model's own past and the true actions.
+- rollout: the frames are generated one after another from the model's own past and the true actions;
+- still: as many frames generated with the no-op (discrete 0, the maze's no-op; zero yaw), whose truth
+  is the last context frame: in a static world a model that stands still must keep showing it.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def validate(
     state = model.init_state(batch, device)
     for f in range(context):
         model.step(frames[:, f], ones, *act(f), state, commit=True)
-    rollout_state = copy.deepcopy(state)
+    rollout_state, still_state = copy.deepcopy(state), copy.deepcopy(state)
     one_step = []
     for f in range(context, context + rollout):
         prediction = generate_frame(model, copy.deepcopy(state), *act(f), steps, generator)
@@ -70,6 +72,9 @@ def validate(
         generated.append(generate_frame(model, rollout_state, *act(f), steps, generator, commit_noise_level))
     generated_frames = torch.stack(generated, 1)
     rollout_psnr = psnr(generated_frames, frames[:, context:])  # (B, rollout)
+    noop = torch.zeros_like(discrete[:, 0]), torch.zeros_like(continuous[:, 0]) if use_continuous else None
+    still = [psnr(generate_frame(model, still_state, *noop, steps, generator, commit_noise_level),
+                  frames[:, context - 1]) for _ in range(rollout)]
     if sample_path is not None:
         write_strip(sample_path, data["frames"][0, context:], to_uint8(generated_frames[0]))
     model.train(was_training)
@@ -77,6 +82,7 @@ def validate(
         "psnr_one_step": float(torch.stack(one_step).mean()),
         "psnr_rollout": float(rollout_psnr.mean()),
         "psnr_rollout_last": float(rollout_psnr[:, -1].mean()),
+        "psnr_still": float(torch.stack(still).mean()),
     }
 
 
