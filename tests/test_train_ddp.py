@@ -12,14 +12,14 @@ from worldsim.diffusion.rectified_flow import make_flow_batch, masked_velocity_l
 from worldsim.env.maze_world import MazeConfig
 from worldsim.train.clip_sources import MazeClipSource
 from worldsim.train.config import DataConfig
-from worldsim.train.ddp_check import main as ddp_check
+from worldsim.cli import main
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
 
 
 def test_two_gloo_processes_match_one_process_step_by_step(tmp_path: Path) -> None:
-    code = ddp_check(["--config", str(TINY), "--gpus", "2", "--steps", "3", "--out", str(tmp_path),
-                      "--tolerance", "1e-4", "device=cpu", "data.batch_size=2", "logging.validation_clips=0"])
+    code = main(["bench", "ddp-check", "--config", str(TINY), "--gpus", "2", "--steps", "3", "--out", str(tmp_path),
+                 "--tolerance", "1e-4", "device=cpu", "data.batch_size=2", "logging.validation_clips=0"])
     result = json.loads((tmp_path / "ddp_check.json").read_text())
     assert code == 0, result
     assert len(result["single_losses"]) == len(result["distributed_losses"]) == 3

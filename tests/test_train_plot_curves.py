@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
-from worldsim.train.plot_curves import main
+from worldsim.cli import main as cli_main
 
 
 def write_jsonl(path: Path, records: list[dict]) -> None:
@@ -28,7 +28,7 @@ def test_plot_curves_concatenates_runs_and_writes_png(tmp_path: Path, capsys: py
     write_jsonl(second, [{"kind": "train", "step": 250, "loss": 0.001}, validation(200, 15.5), validation(300, 16.0)])
     out = tmp_path / "plots" / "curve.png"
 
-    assert main([str(tmp_path / "part1"), str(second), "--out", str(out), "--title", "test run"]) == 0
+    assert cli_main(["plot", str(tmp_path / "part1"), str(second), "--out", str(out), "--title", "test run"]) == 0
 
     image = matplotlib.image.imread(out)
     assert image.shape[0] > 100
@@ -41,8 +41,8 @@ def test_plot_curves_concatenates_runs_and_writes_png(tmp_path: Path, capsys: py
 def test_plot_curves_missing_path_names_it(tmp_path: Path) -> None:
     missing = tmp_path / "no_such_run"
     with pytest.raises(SystemExit, match="no_such_run"):
-        main([str(missing), "--out", str(tmp_path / "curve.png")])
+        cli_main(["plot", str(missing), "--out", str(tmp_path / "curve.png")])
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")
     with pytest.raises(SystemExit, match="empty.jsonl"):
-        main([str(empty), "--out", str(tmp_path / "curve.png")])
+        cli_main(["plot", str(empty), "--out", str(tmp_path / "curve.png")])

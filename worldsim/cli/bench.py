@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     play.add_arguments(play_parser)
     play_parser.set_defaults(func=play.run)
+    _register_ddp_check(benches)
     for name, (module, help_text) in FORWARDED.items():
         if importlib.util.find_spec(module) is None:
             continue  # not in this build
@@ -38,3 +39,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_forwarded(args: argparse.Namespace) -> int:
     result = importlib.import_module(args.module).main(list(args.arguments))
     return int(result or 0)
+
+
+def _register_ddp_check(benches: argparse._SubParsersAction) -> None:
+    from pathlib import Path
+
+    from worldsim.train import ddp_check
+
+    parser = benches.add_parser("ddp-check", help="N-GPU torchrun losses vs one process with the same global batch",
+                                description=ddp_check.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", type=Path, default=None, help="training YAML (default: built-in defaults)")
+    parser.add_argument("--gpus", type=int, default=2, help="processes of the distributed run (default 2)")
+    parser.add_argument("--steps", type=int, default=50, help="training steps of each run (default 50)")
+    parser.add_argument("--tolerance", type=float, default=None,
+                        help="max relative per-step loss difference (default: 1e-3 fp32, 2e-2 bf16)")
+    parser.add_argument("--require-fall", action="store_true", help="also fail unless both runs' losses fall")
+    parser.add_argument("--out", type=Path, required=True, help="fresh folder for both runs and ddp_check.json")
+    parser.add_argument("overrides", nargs="*", metavar="key=value", help="training config overrides")
+    parser.set_defaults(func=ddp_check.ddp_check)

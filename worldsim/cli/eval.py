@@ -1,15 +1,112 @@
-"""`worldsim eval`: compare checkpoints on held-out mazes (see worldsim.train.evaluate)."""
+"""`worldsim eval`: measure checkpoints on held-out mazes.
+
+    worldsim eval A.safetensors B.safetensors --rollout 100 --out eval.json      (= worldsim eval compare ...)
+    worldsim eval memory A.safetensors B.safetensors --out benchmarks/results/memory
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+SUBCOMMANDS = ("compare", "memory")
+MEMORY_HELP = """Does the model remember what it saw beyond its attention window? On held-out mazes:
+- retrace: walk out --outbound frames (context), then generate --back frames walking back through the same
+  views (each seen 2, 4, 6, ... frames earlier);
+- rotation: one full turn on the spot as context, then --generate more turning frames;
+- each generated twice from the same noise: primed with the whole context and with only the attention
+  window; memory gain = the PSNR difference; repeat-the-last-true-frame is the trivial baseline;
+- response: frames after --response-steps steps of turn left vs right, forward vs no-op, mouse left vs
+  right differ as much as the true world's (ratio 1) or not at all (ratio 0).
+Writes OUT.json, OUT.png (curves) and OUT.mp4 (truth | whole history | window only)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from worldsim.train import evaluate
+    parser = subparsers.add_parser(
+        "eval", help="compare checkpoints on held-out mazes (one-step/rollout PSNR) or benchmark their memory",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    tests = parser.add_subparsers(dest="eval_command", metavar="{compare,memory}", required=True)
+    _register_compare(tests)
+    _register_memory(tests)
 
-    parser = subparsers.add_parser("eval", help="one-step and rollout PSNR of checkpoints on held-out mazes",
-                                   description=evaluate.__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    evaluate.add_arguments(parser)
-    parser.set_defaults(func=evaluate.run)
+
+def normalize_argv(argv: list[str]) -> list[str]:
+    """`worldsim eval CKPT ...` is short for `worldsim eval compare CKPT ...`."""
+    if argv[:1] == ["eval"] and len(argv) > 1 and argv[1] not in (*SUBCOMMANDS, "-h", "--help"):
+        return ["eval", "compare", *argv[1:]]
+    return argv
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoints", nargs="+", type=Path, help="model .safetensors files")
+    parser.add_argument("--steps", type=int, default=3, help="Euler steps per generated frame (default 3)")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+
+
+def _register_compare(tests: argparse._SubParsersAction) -> None:
+    parser = tests.add_parser("compare", help="one-step, rollout and standing-still PSNR (the default)",
+                              description="One-step, rollout and standing-still PSNR of checkpoints on the same held-out mazes (the trainer's validation clips).", formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(parser)
+    parser.add_argument("--clips", type=int, default=8, help="held-out mazes, one clip each (default 8)")
+    parser.add_argument("--context", type=int, default=24, help="ground-truth frames before predicting (default 24)")
+    parser.add_argument("--rollout", type=int, default=100, help="frames generated after the context (default 100)")
+    parser.add_argument("--skip", type=int, default=0,
+                        help="drop each clip's first SKIP frames, e.g. --context 1 --skip 23 predicts the same "
+                             "frames as --context 24 (default 0)")
+    parser.add_argument("--commit-noise", type=float, nargs="+", default=[1.0], metavar="LEVEL",
+                        help="rollout context levels to try, 1.0 = clean (default 1.0)")
+    parser.add_argument("--out", type=Path, help="also write the results to this JSON file")
+    parser.set_defaults(func=_run_compare)
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    from worldsim.data.atomic import write_json_atomic
+    from worldsim.engine.engine import resolve_device
+    from worldsim.eval.compare import CompareSettings, compare_checkpoints
+
+    settings = CompareSettings(clips=args.clips, context=args.context, rollout=args.rollout, skip=args.skip,
+                               steps=args.steps, commit_noise=tuple(args.commit_noise))
+    results = compare_checkpoints(args.checkpoints, settings, resolve_device(args.device))
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(args.out, {"settings": vars(settings) | {"device": args.device}, "results": results})
+        print(f"wrote {args.out}")
+    return 0
+
+
+def _register_memory(tests: argparse._SubParsersAction) -> None:
+    from worldsim.eval.settings import TESTS, MemorySettings
+
+    defaults = MemorySettings()
+    parser = tests.add_parser("memory", help="retrace, rotation, memory gain, action response (JSON + PNG + mp4)",
+                              description=MEMORY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(parser)
+    parser.add_argument("--tests", nargs="+", default=list(TESTS), choices=TESTS,
+                        help="which tests (default: all)")
+    parser.add_argument("--mazes", type=int, default=defaults.mazes, help=f"held-out mazes (default {defaults.mazes})")
+    parser.add_argument("--outbound", type=int, default=defaults.outbound,
+                        help=f"retrace: frames walked out, all context (default {defaults.outbound})")
+    parser.add_argument("--back", type=int, default=defaults.back,
+                        help=f"retrace: frames generated on the way back (default {defaults.back})")
+    parser.add_argument("--generate", type=int, default=defaults.generate,
+                        help=f"rotation: frames generated after one full turn (default {defaults.generate})")
+    parser.add_argument("--response-steps", type=int, default=defaults.response_steps,
+                        help=f"response: frames per action (default {defaults.response_steps})")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="noise and walk seed (default 0)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="output stem: writes OUT.json, OUT.png and OUT.mp4 (truth | whole history | window)")
+    parser.set_defaults(func=_run_memory)
+
+
+def _run_memory(args: argparse.Namespace) -> int:
+    from worldsim.engine.engine import resolve_device
+    from worldsim.eval.memory import MemorySettings, run_memory_benchmark
+    from worldsim.eval.memory_report import write_report
+
+    settings = MemorySettings(mazes=args.mazes, outbound=args.outbound, back=args.back, generate=args.generate,
+                              response_steps=args.response_steps, steps=args.steps, seed=args.seed)
+    result = run_memory_benchmark(args.checkpoints, settings, resolve_device(args.device), args.tests)
+    for path in write_report(result, args.out):
+        print(f"wrote {path}")
+    return 0

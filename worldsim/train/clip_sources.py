@@ -18,50 +18,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch import Tensor
 
 from worldsim.actions import ActionSpace
-from worldsim.env.maze_world import MazeConfig, MazeWorld
-from worldsim.train.config import VALIDATION_SEED_BASE, DataConfig
-
-Batch = dict[str, Tensor]
-
-
-def rollout_maze_clips(
-    world: MazeWorld, seeds: list[int], clip_length: int, policy_name: str, policy_seed: int | list[int],
-    detour_prob: float = 0.0,
-) -> Batch:
-    """Reset `world` to `seeds`, drive it `clip_length − 1` steps with a scripted policy.
-
-    actions[0] is the no-op (frame 0 comes from reset), following the dataset convention.
-    """
-    from worldsim.env.policies import make_policy
-
-    space = world.action_space
-    batch, device = world.batch_size, world.device
-    frames, _ = world.reset(seeds)
-    policy = make_policy(policy_name, detour_prob)
-    policy.reset(world, policy_seed)
-    all_frames = [frames]
-    discrete = [torch.full((batch,), space.noop, dtype=torch.long, device=device)]
-    continuous = [torch.zeros(batch, space.num_continuous, device=device)]
-    for _ in range(clip_length - 1):
-        action_d, action_c = policy.act()
-        if action_c is None:
-            action_c = torch.zeros(batch, space.num_continuous, device=device)
-        frames, _ = world.step(action_d, action_c if space.num_continuous else None)
-        all_frames.append(frames)
-        discrete.append(torch.as_tensor(action_d, device=device).long())
-        continuous.append(torch.as_tensor(action_c, device=device).float().reshape(batch, -1))
-    return {
-        "frames": torch.stack(all_frames, 1),
-        "discrete": torch.stack(discrete, 1),
-        "continuous": torch.stack(continuous, 1),
-    }
+from worldsim.env.maze_world import MazeWorld
+from worldsim.env.rollout import HELD_OUT_SEED_BASE, Batch, rollout_maze_clips
+from worldsim.train.config import DataConfig
 
 
 class MazeClipSource:
-    """Clips of fresh training mazes (seeds < VALIDATION_SEED_BASE, disjoint from validation)."""
+    """Clips of fresh training mazes (seeds < HELD_OUT_SEED_BASE, disjoint from validation)."""
 
     def __init__(self, config: DataConfig, device: torch.device, seed: int, rank: int = 0, world_size: int = 1,
                  clip_length: int | None = None):
@@ -79,7 +44,7 @@ class MazeClipSource:
         batch = self.config.batch_size
         first = self.position * self.world_size * batch + self.rank * batch  # global index of row 0
         indices = range(first, first + batch)
-        seeds = [(self.seed * 1_000_003 + g) % VALIDATION_SEED_BASE for g in indices]
+        seeds = [(self.seed * 1_000_003 + g) % HELD_OUT_SEED_BASE for g in indices]
         policy_seeds = [random.Random(f"{self.seed}/clip/{g}").randrange(2**31) for g in indices]
         # the policy is shared by the world's batch, so it is drawn per global step (same on every rank)
         chooser = random.Random(f"{self.seed}/{self.position}")
@@ -155,12 +120,3 @@ def make_clip_source(config: DataConfig, device: torch.device, seed: int, rank: 
                      clip_length: int | None = None) -> MazeClipSource | DatasetClipSource:
     cls = MazeClipSource if config.source == "maze" else DatasetClipSource
     return cls(config, device, seed, rank, world_size, clip_length)
-
-
-def validation_seeds(count: int) -> list[int]:
-    """Held-out mazes: never produced by MazeClipSource (its seeds stay below VALIDATION_SEED_BASE)."""
-    return [VALIDATION_SEED_BASE + i for i in range(count)]
-
-
-def make_validation_world(maze: MazeConfig, count: int, device: torch.device) -> MazeWorld:
-    return MazeWorld(maze, count, device)

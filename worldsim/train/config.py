@@ -9,10 +9,6 @@ from worldsim.diffusion.noise_levels import NoiseLevelConfig
 from worldsim.env.maze_world import MazeConfig
 from worldsim.model.config import ModelConfig
 
-# Training maze seeds are drawn below this; validation uses seeds from it upward (held-out mazes).
-VALIDATION_SEED_BASE = 1_000_000
-
-
 @dataclass
 class DataConfig:
     """Where clips come from. `batch_size` is per process: global batch = batch_size × world size."""

@@ -1,7 +1,7 @@
 """Compare the first N losses of an N-GPU torchrun run with a one-process run of the same global batch.
 
-    python -m worldsim.train.ddp_check --config configs/default.yaml --gpus 2 --steps 50 --out runs/ddp_check
-    python -m worldsim.train.ddp_check --config configs/tiny.yaml --gpus 2 --steps 5 --out /tmp/ddp device=cpu
+    worldsim bench ddp-check --config configs/default.yaml --gpus 2 --steps 50 --out runs/ddp_check
+    worldsim bench ddp-check --config configs/tiny.yaml --gpus 2 --steps 5 --out /tmp/ddp device=cpu
 
 Every clip and all of its noise are functions of (seed, global sample index) and the loss is a mean of
 per-clip terms, so rank r's rows of step i are rows r·b ... (r+1)·b − 1 of the single run's step i and
@@ -47,17 +47,9 @@ def _max_relative_difference(single: list[float], multi: list[float]) -> float:
     return max(abs(m - s) / max(abs(s), 1e-12) for s, m in zip(single, multi, strict=True))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", type=Path, default=None)
-    parser.add_argument("--gpus", type=int, default=2, help="processes of the distributed run")
-    parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--tolerance", type=float, default=None,
-                        help="max relative per-step loss difference (default: 1e-3 fp32, 2e-2 bf16)")
-    parser.add_argument("--require-fall", action="store_true", help="also fail unless both runs' losses fall")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("overrides", nargs="*", metavar="key=value")
-    args = parser.parse_args(argv)
+def ddp_check(args: argparse.Namespace) -> int:
+    """args: config (Path | None), gpus, steps, tolerance (None: by precision), require_fall, out, overrides
+    (the options of `worldsim bench ddp-check`) -> 0 when the check passes."""
     config = load_config(TrainConfig, args.config, args.overrides)
     tolerance = args.tolerance if args.tolerance is not None else _default_tolerance(config)
     per_rank = config.data.batch_size
@@ -92,6 +84,3 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({k: v for k, v in result.items() if not k.endswith("_losses")}, indent=2))
     return 0 if result["passed"] else 1
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,6 +1,6 @@
 """Plot a run's training loss and validation PSNR from metrics.jsonl as a PNG, and print the validation table.
 
-    python -m worldsim.train.plot_curves runs/maze [runs/maze_part2/metrics.jsonl ...] --out curve.png
+    worldsim plot runs/maze [runs/maze_part2/metrics.jsonl ...] --out curve.png
 
 Several inputs are concatenated in order (a run trained in chunks); where a step repeats within a kind,
 the later record wins.
@@ -8,7 +8,6 @@ the later record wins.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -86,29 +85,3 @@ def plot(records: dict[str, dict[int, dict]], out: Path, title: str | None) -> N
     figure.savefig(temp, dpi=120)
     plt.close(figure)
     os.replace(temp, out)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("inputs", type=Path, nargs="+", metavar="RUN_OR_JSONL",
-                        help="run directories (with metrics.jsonl) or metrics files, concatenated in order")
-    parser.add_argument("--out", type=Path, required=True, help="PNG to write")
-    parser.add_argument("--title", default=None, help="figure title")
-
-
-def run(args: argparse.Namespace) -> int:
-    records = load_records(list(args.inputs))
-    print(format_table(records.get("validation", {})))
-    plot(records, args.out, args.title)
-    print(f"wrote {args.out}")
-    return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m worldsim.train.plot_curves", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -30,7 +30,7 @@ from worldsim.train.prefetch import PrefetchingSource
 from worldsim.train.run_checkpoints import save_run_checkpoint
 from worldsim.train.schedules import clips_for_step, learning_rate
 from worldsim.train.setup import build_run, prepare_run_dir, resolve_precision, save_config
-from worldsim.train.validation import validate, validation_clips
+from worldsim.eval.validation import validate, validation_clips
 
 
 class TrainingAborted(RuntimeError):

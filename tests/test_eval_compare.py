@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from worldsim.actions import maze_action_space
 from worldsim.checkpoint import save_checkpoint
 from worldsim.cli import main
 from worldsim.model import WorldModel, tiny_model_config
-from worldsim.train.validation import validate, validation_clips
+from worldsim.eval.validation import validate, validation_clips
 
 SHORT = ["--clips", "2", "--context", "2", "--rollout", "3", "--steps", "1", "--device", "cpu"]
 
@@ -75,15 +76,15 @@ def test_skip_lets_a_shorter_context_predict_the_same_frames(tmp_path: Path) -> 
 
 
 def test_eval_errors_name_the_culprit(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    small = tiny_checkpoint(tmp_path / "small.safetensors", 1)
-    with pytest.raises(SystemExit, match="no checkpoint at .*missing.safetensors"):
-        main(["eval", str(tmp_path / "missing.safetensors"), *SHORT])
-    with pytest.raises(SystemExit, match="--commit-noise levels must be in"):
-        main(["eval", str(small), *SHORT, "--commit-noise", "1.5"])
-    with pytest.raises(SystemExit, match="--skip must be >= 0"):
-        main(["eval", str(small), *SHORT, "--skip", "-1"])
-    with pytest.raises(SystemExit, match="--rollout must be >= 1"):
-        main(["eval", str(small), *SHORT, "--rollout", "0"])
-    large = tiny_checkpoint(tmp_path / "large.safetensors", 2, frame_size=32)
-    with pytest.raises(SystemExit, match="large.safetensors was trained on a different maze"):
-        main(["eval", str(small), str(large), *SHORT])
+    small = str(tiny_checkpoint(tmp_path / "small.safetensors", 1))
+    large = str(tiny_checkpoint(tmp_path / "large.safetensors", 2, frame_size=32))
+    cases = [  # (checkpoints, options after SHORT, message)
+        ([str(tmp_path / "missing.safetensors")], [], "no checkpoint at .*missing.safetensors"),
+        ([small], ["--commit-noise", "1.5"], "commit-noise levels must be in"),
+        ([small], ["--skip", "-1"], "skip must be >= 0"),
+        ([small], ["--rollout", "0"], "rollout must be >= 1"),
+        ([small, large], [], "large.safetensors was trained on a different maze"),
+    ]
+    for checkpoints, options, message in cases:
+        assert main(["eval", *checkpoints, *SHORT, *options]) == 1
+        assert re.search(message, capsys.readouterr().err), options

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from worldsim.env.maze_world import MazeConfig
-from worldsim.train.validation import validate, validation_clips
+from worldsim.eval.validation import validate, validation_clips
 
 
 class LastFrameModel(nn.Module):

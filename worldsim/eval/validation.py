@@ -1,6 +1,6 @@
 """Validation on held-out mazes: one-step prediction PSNR, autoregressive rollout PSNR, a PNG strip.
 
-Each of `clips` held-out trajectories (seeds ≥ VALIDATION_SEED_BASE, revisiting policy) has `context`
+Each of `clips` held-out trajectories (seeds ≥ HELD_OUT_SEED_BASE, revisiting policy) has `context`
 ground-truth frames fed into the model state, then `rollout` more frames:
 - one-step: each of those frames is generated from the ground-truth past (state copied, then the true
   frame committed), so only one frame's error counts;
@@ -21,19 +21,14 @@ from torch import Tensor, nn
 
 from worldsim.diffusion.sampler import generate_frame
 from worldsim.env.maze_world import MazeConfig, MazeWorld
+from worldsim.env.rollout import Batch, held_out_seeds, rollout_maze_clips
+from worldsim.eval.metrics import psnr
 from worldsim.frames import to_model, to_uint8
-from worldsim.train.clip_sources import Batch, rollout_maze_clips, validation_seeds
-
-
-def psnr(prediction: Tensor, target: Tensor) -> Tensor:
-    """Per-frame PSNR in dB of frames (..., 3, H, W) in [-1, 1] (peak-to-peak 2)."""
-    mse = (prediction.float() - target.float()).pow(2).mean(dim=(-3, -2, -1)).clamp_min(1e-10)
-    return 10.0 * torch.log10(4.0 / mse)
 
 
 def validation_clips(maze: MazeConfig, clips: int, length: int, device: torch.device) -> Batch:
     world = MazeWorld(maze, clips, device)
-    return rollout_maze_clips(world, validation_seeds(clips), length, "revisit", policy_seed=12345)
+    return rollout_maze_clips(world, held_out_seeds(clips), length, "revisit", policy_seed=12345)
 
 
 @torch.no_grad()

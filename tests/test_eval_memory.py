@@ -1,0 +1,71 @@
+"""worldsim eval memory: every test scored on held-out walks, files written, bad input named."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from worldsim.cli import main
+from worldsim.env.maze_world import MazeConfig, MazeWorld
+from worldsim.env.memory_walks import retrace_clips
+from worldsim.eval.memory import MemorySettings, primed_rollout
+
+from test_eval_compare import tiny_checkpoint
+
+SMALL = ["--mazes", "2", "--outbound", "6", "--back", "4", "--generate", "3", "--response-steps", "2",
+         "--steps", "1", "--device", "cpu"]
+
+
+def test_memory_benchmark_writes_every_metric(tmp_path: Path) -> None:
+    first, second = tiny_checkpoint(tmp_path / "a.safetensors", 1), tiny_checkpoint(tmp_path / "b.safetensors", 2)
+    out = tmp_path / "report" / "memory"
+    assert main(["eval", "memory", str(first), str(second), *SMALL, "--out", str(out)]) == 0
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["settings"]["back"] == 4
+    rows = report["checkpoints"]
+    assert [row["checkpoint"] for row in rows] == [str(first), str(second)]
+    for row in rows:
+        retrace, rotation = row["retrace"], row["rotation"]
+        assert len(retrace["per_frame"]["psnr_full"]) == 4 and len(rotation["per_frame"]["psnr_window"]) == 3
+        assert retrace["memory_gain"] == pytest.approx(retrace["psnr_full"] - retrace["psnr_window"], abs=1e-4)
+        assert all(b["gap_from"] >= 0 for b in retrace["by_gap"])  # every retraced view was seen before
+        assert set(row["response"]) == {"turn", "move", "mouse"}
+        assert row["response"]["turn"]["truth"] > 1.0  # turning left vs right changes the true view
+    assert rows[0]["retrace"]["psnr_full"] != rows[1]["retrace"]["psnr_full"]
+    assert rows[0]["retrace"]["psnr_copy_last"] == rows[1]["retrace"]["psnr_copy_last"]  # the same walks
+    assert out.with_suffix(".png").stat().st_size > 0 and out.with_suffix(".mp4").stat().st_size > 0
+    assert not list(out.parent.glob(".*tmp*"))
+
+
+def test_window_priming_differs_from_whole_history_only_by_the_context() -> None:
+    torch.manual_seed(0)
+    from worldsim.model import WorldModel, tiny_model_config
+
+    model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1)).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    clips = retrace_clips(MazeWorld(MazeConfig(size=5, height=16, width=16), 1), [3], 6, 3, 0)
+    full = primed_rollout(model, clips, 7, 0, 3, 1, seed=5)
+    assert torch.equal(full, primed_rollout(model, clips, 7, 0, 3, 1, seed=5))  # same noise, same frames
+    assert not torch.equal(full, primed_rollout(model, clips, 7, 5, 3, 1, seed=5))
+
+
+def test_memory_errors_name_the_value(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    small = str(tiny_checkpoint(tmp_path / "small.safetensors", 1))
+    large = str(tiny_checkpoint(tmp_path / "large.safetensors", 2, frame_size=32))
+    out = ["--out", str(tmp_path / "m")]
+    for checkpoints, options, message in [
+        ([small], ["--back", "9"], r"back \(9\) must not exceed outbound \(6\)"),
+        ([small, large], [], "large.safetensors was trained on another maze"),
+        ([str(tmp_path / "none.safetensors")], [], "no checkpoint at .*none.safetensors"),
+    ]:
+        assert main(["eval", "memory", *checkpoints, *SMALL, *options, *out]) == 1
+        assert re.search(message, capsys.readouterr().err), options
+    assert not (tmp_path / "m.json").exists()
+    with pytest.raises(ValueError, match="mazes must be >= 1"):
+        MemorySettings(mazes=0)

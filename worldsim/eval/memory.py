@@ -1,0 +1,206 @@
+"""Memory benchmark on held-out mazes: does the model remember what it saw beyond its attention window?
+
+Tests (worldsim.env.memory_walks makes the trajectories):
+- retrace: walk out `outbound` frames (all given as context), then generate the way back — every view was
+  seen before, 2, 4, 6, ... frames earlier (seed 1's retrieval protocol, made exact);
+- rotation: turn on the spot for one full turn plus `prime_extra` frames (context), then generate
+  `generate` more turning frames, each seen exactly one turn earlier.
+Each test generates the same frames twice from the same noise: primed with the whole context ("full") and
+with only the last `attn_window` context frames ("window"). memory_gain = PSNR(full) − PSNR(window): what
+the state carries beyond the attention window. copy_last is the trivial baseline (repeat the last true
+frame). drift_* is seed 2's |M(first 15 %) − M(last 15 %)| of the full rollout (M = PSNR, sharpness).
+- response: from one context and one noise seed, generate `response_steps` frames under each action of a
+  pair and compare the two last frames (mean absolute difference, 0..255) with the true world's: a model
+  that ignores the controls scores a ratio near 0, one that answers them like the world near 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from worldsim.diffusion.sampler import generate_frame
+from worldsim.env.maze_world import MazeConfig, MazeWorld
+from worldsim.env.memory_walks import last_seen_gaps, retrace_clips, rotation_clips, steps_per_turn
+from worldsim.env.policies import ACTION
+from worldsim.env.rollout import Batch, drive, held_out_seeds, rollout_maze_clips
+from worldsim.eval.metrics import drift, psnr, sharpness, ssim
+from worldsim.eval.settings import TESTS, MemorySettings
+from worldsim.frames import to_model
+
+RESPONSE_PAIRS = {"turn": ("turn_left", "turn_right"), "move": ("forward", "noop"), "mouse": ("mouse_left", "mouse_right")}
+
+
+@torch.no_grad()
+def primed_rollout(
+    model: nn.Module, clips: Batch, context: int, prime_from: int, generate: int, steps: int, seed: int
+) -> Tensor:
+    """Commit true frames prime_from..context-1, then generate frames context..context+generate-1 from the
+    true actions -> float (B, generate, 3, H, W) in [-1, 1]. The noise depends only on `seed`."""
+    frames = to_model(clips["frames"])
+    discrete, continuous = clips["discrete"], clips["continuous"]
+    use_continuous = model.config.num_continuous_actions > 0
+    batch, device = frames.shape[0], frames.device
+    ones = torch.ones(batch, device=device)
+    state = model.init_state(batch, device)
+    for f in range(prime_from, context):
+        model.step(frames[:, f], ones, discrete[:, f], continuous[:, f] if use_continuous else None, state, commit=True)
+    generator = torch.Generator(device).manual_seed(seed)
+    out = []
+    for f in range(context, context + generate):
+        out.append(generate_frame(model, state, discrete[:, f], continuous[:, f] if use_continuous else None,
+                                  steps, generator))
+    return torch.stack(out, 1)
+
+
+def score_rollouts(model: nn.Module, clips: Batch, context: int, generate: int, settings: MemorySettings,
+                   window: int) -> dict[str, Any]:
+    """Full vs window priming of the same frames, with copy-last, SSIM, drift and the curve by gap."""
+    truth = to_model(clips["frames"][:, context: context + generate])
+    full = primed_rollout(model, clips, context, 0, generate, settings.steps, settings.seed)
+    short = primed_rollout(model, clips, context, max(0, context - window), generate, settings.steps, settings.seed)
+    copy = to_model(clips["frames"][:, context - 1: context]).expand_as(truth)
+    psnr_full, psnr_window, psnr_copy = psnr(full, truth), psnr(short, truth), psnr(copy, truth)  # (B, G)
+    gaps = last_seen_gaps(clips["pose"])[:, context: context + generate]
+    return {
+        "psnr_full": float(psnr_full.mean()),
+        "psnr_window": float(psnr_window.mean()),
+        "memory_gain": float((psnr_full - psnr_window).mean()),
+        "psnr_copy_last": float(psnr_copy.mean()),
+        "full_minus_copy_last": float((psnr_full - psnr_copy).mean()),
+        "ssim_full": float(ssim(full, truth).mean()),
+        "ssim_window": float(ssim(short, truth).mean()),
+        "drift_psnr": drift(psnr_full),
+        "drift_sharpness": drift(sharpness(full)),
+        "per_frame": {
+            "psnr_full": psnr_full.mean(0).tolist(),
+            "psnr_window": psnr_window.mean(0).tolist(),
+            "psnr_copy_last": psnr_copy.mean(0).tolist(),
+        },
+        "by_gap": _by_gap(gaps, psnr_full, psnr_window),
+        "_videos": (truth[0], full[0], short[0]),
+    }
+
+
+def _by_gap(gaps: Tensor, psnr_full: Tensor, psnr_window: Tensor) -> list[dict[str, float]]:
+    """Mean PSNR per 'frames since this view was last seen' bin (gap -1: never seen)."""
+    edges = [-1, 0, 8, 16, 32, 64, 128, 256, 512, 10**9]
+    rows = []
+    for low, high in zip(edges[:-1], edges[1:]):
+        mask = (gaps >= low) & (gaps < high) if low >= 0 else gaps < 0
+        if bool(mask.any()):
+            rows.append({"gap_from": low, "gap_to": high, "frames": int(mask.sum()),
+                         "psnr_full": float(psnr_full[mask].mean()), "psnr_window": float(psnr_window[mask].mean())})
+    return rows
+
+
+@torch.no_grad()
+def action_response(model: nn.Module, world: MazeWorld, seeds: list[int], settings: MemorySettings) -> dict[str, Any]:
+    """Mean |A − B| (0..255) of the frames after `response_steps` steps of each action pair, model vs truth."""
+    context = rollout_maze_clips(world, seeds, settings.response_context, "wander", settings.seed)
+    results = {}
+    for name, pair in RESPONSE_PAIRS.items():
+        if name == "mouse" and not world.action_space.num_continuous:
+            continue
+        last_frames = {}
+        for which, action in zip("ab", pair):
+            clips = _extend_with(world, seeds, context, action, settings.response_steps)
+            model_frames = primed_rollout(model, clips, settings.response_context, 0, settings.response_steps,
+                                          settings.steps, settings.seed)
+            last_frames[which] = (model_frames[:, -1], to_model(clips["frames"][:, -1]))
+        model_diff = (last_frames["a"][0] - last_frames["b"][0]).abs().mean() * 127.5
+        truth_diff = (last_frames["a"][1] - last_frames["b"][1]).abs().mean() * 127.5
+        results[name] = {"actions": list(pair), "model": float(model_diff), "truth": float(truth_diff),
+                         "ratio": float(model_diff / truth_diff.clamp_min(1e-6))}
+    return results
+
+
+def _extend_with(world: MazeWorld, seeds: list[int], context: Batch, action: str, steps: int) -> Batch:
+    """Replay `context` in fresh copies of its mazes, then take `action` `steps` times (true frames)."""
+    batch, device = world.batch_size, world.device
+    frames, _ = world.reset(seeds)
+    replay = iter(zip(context["discrete"][:, 1:].unbind(1), context["continuous"][:, 1:].unbind(1)))
+    head = drive(world, frames, lambda: next(replay), context["frames"].shape[1] - 1)
+    discrete = torch.full((batch,), ACTION["noop" if action.startswith("mouse") else action], device=device)
+    yaw = torch.zeros(batch, world.action_space.num_continuous, device=device)
+    if action.startswith("mouse"):
+        yaw += world.action_space.continuous_bound * (1 if action == "mouse_right" else -1)
+    tail = drive(world, head["frames"][:, -1], lambda: (discrete, yaw), steps)
+    return {key: torch.cat([head[key], tail[key][:, 1:]], dim=1) for key in head}
+
+
+def check_same_world(name: str, maze: MazeConfig, reference: MazeConfig | None) -> None:
+    """Every checkpoint must have been trained on the first one's maze, frame size and actions."""
+    if reference is not None and maze != reference:
+        raise ValueError(f"eval memory: {name} was trained on another maze or frame size ({maze}) than the first "
+                         f"checkpoint ({reference}); benchmark them separately")
+
+
+def run_memory_benchmark(
+    paths: Sequence[Path], settings: MemorySettings, device: torch.device, tests: Sequence[str] = TESTS
+) -> dict[str, Any]:
+    """Every test for every checkpoint on the same walks -> {"settings", "checkpoints": [...]}."""
+    from worldsim.checkpoint import load_checkpoint
+    from worldsim.engine.engine import checkpoint_maze_config
+    from worldsim.model.world_model import count_parameters
+
+    unknown = set(tests) - set(TESTS)
+    if unknown:
+        raise ValueError(f"eval memory: unknown test(s) {sorted(unknown)}; choose from {list(TESTS)}")
+    loaded, reference = [], None
+    for path in paths:  # every checkpoint checked before any is scored
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"eval memory: no checkpoint at {path}")
+        model, action_space, metadata = load_checkpoint(path, device)
+        maze = checkpoint_maze_config(metadata, model.config, action_space)
+        check_same_world(str(path), maze, reference)
+        reference = reference or maze
+        loaded.append((path, metadata))
+        del model
+    world = MazeWorld(reference, settings.mazes, device)
+    seeds = held_out_seeds(settings.mazes, settings.maze_offset)
+    walks = {}
+    if "retrace" in tests:
+        walks["retrace"] = (retrace_clips(world, seeds, settings.outbound, settings.back, settings.seed),
+                            settings.outbound + 1, settings.back)
+    if "rotation" in tests:
+        context = steps_per_turn(world) + settings.prime_extra
+        walks["rotation"] = (rotation_clips(world, seeds, context + settings.generate), context, settings.generate)
+    results = []
+    for path, metadata in loaded:
+        model, _, _ = load_checkpoint(path, device)
+        model.eval()
+        window = int(getattr(model.config, "attn_window", 1))
+        row: dict[str, Any] = {"checkpoint": str(path), "step": metadata.get("step"),
+                               "parameters": count_parameters(model), "temporal": model.config.temporal}
+        with _precision(device):
+            for name, (clips, context, generate) in walks.items():
+                row[name] = score_rollouts(model, clips, context, generate, settings, window)
+            if "response" in tests:
+                row["response"] = action_response(model, world, seeds, settings)
+        results.append(row)
+        print(format_row(row), flush=True)
+    return {"settings": vars(settings) | {"device": str(device), "tests": list(tests)}, "checkpoints": results}
+
+
+def _precision(device: torch.device):
+    """bf16 autocast on CUDA (as the engine plays), fp32 on the CPU."""
+    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+
+
+def format_row(row: dict[str, Any]) -> str:
+    parts = [f"{row['checkpoint']} (step {row['step']}, {row['parameters'] / 1e6:.1f} M, {row['temporal']})"]
+    for name in ("retrace", "rotation"):
+        if name in row:
+            r = row[name]
+            parts.append(f"  {name}: full {r['psnr_full']:.2f} dB, window {r['psnr_window']:.2f}, "
+                         f"memory gain {r['memory_gain']:+.2f}, copy-last {r['psnr_copy_last']:.2f}, "
+                         f"SSIM {r['ssim_full']:.3f}, drift {r['drift_psnr']:.2f} dB")
+    if "response" in row:
+        parts.append("  response: " + ", ".join(
+            f"{k} {v['model']:.1f}/{v['truth']:.1f} = {v['ratio']:.2f}" for k, v in row["response"].items()))
+    return "\n".join(parts)

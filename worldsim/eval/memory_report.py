@@ -1,0 +1,89 @@
+"""The memory benchmark's files: JSON (atomic), a PNG of the curves, an mp4 of truth | full | window."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from worldsim.data.atomic import write_json_atomic
+from worldsim.frames import to_uint8
+
+
+def split_videos(result: dict[str, Any]) -> dict[str, tuple[torch.Tensor, ...]]:
+    """Remove the frames kept for the video from `result` (in place) -> {"checkpoint|test": frames}."""
+    videos = {}
+    for row in result["checkpoints"]:
+        for test in ("retrace", "rotation"):
+            if test in row:
+                videos[f"{Path(row['checkpoint']).stem}|{test}"] = row[test].pop("_videos")
+    return videos
+
+
+def write_report(result: dict[str, Any], out: Path, video_scale: int = 4) -> list[Path]:
+    """out.json, out.png (PSNR per generated frame and by gap), out.mp4 (first maze of every walk)."""
+    videos = split_videos(result)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    json_path = out.with_suffix(".json")
+    write_json_atomic(json_path, result)
+    written = [json_path, _plot(result, out.with_suffix(".png"))]
+    if videos:
+        written.append(_video(videos, out.with_suffix(".mp4"), video_scale))
+    return written
+
+
+def _plot(result: dict[str, Any], path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tests = [t for t in ("retrace", "rotation") if any(t in row for row in result["checkpoints"])]
+    figure, axes = plt.subplots(1, len(tests) + 1, figsize=(5 * (len(tests) + 1), 3.8), squeeze=False)
+    axes = axes[0]
+    for ax, test in zip(axes, tests):
+        for i, row in enumerate(result["checkpoints"]):
+            curves, label = row[test]["per_frame"], Path(row["checkpoint"]).stem
+            ax.plot(curves["psnr_full"], color=f"C{i}", label=f"{label}: whole history")
+            ax.plot(curves["psnr_window"], color=f"C{i}", linestyle="--", label=f"{label}: attention window only")
+            if i == 0:
+                ax.plot(curves["psnr_copy_last"], color="grey", linestyle=":", label="repeat last true frame")
+        ax.set(title=test, xlabel="generated frame", ylabel="PSNR (dB)")
+        ax.legend(fontsize=7)
+    ax = axes[-1]
+    for i, row in enumerate(result["checkpoints"]):
+        if "retrace" in row:
+            bins = [b for b in row["retrace"]["by_gap"] if b["gap_from"] >= 0]
+            x = [b["gap_from"] for b in bins]
+            ax.plot(x, [b["psnr_full"] for b in bins], "o-", color=f"C{i}", label=Path(row["checkpoint"]).stem)
+            ax.plot(x, [b["psnr_window"] for b in bins], "o--", color=f"C{i}")
+    ax.set(title="retrace: PSNR by frames since the view was seen", xlabel="frames since last seen (bin start)",
+           ylabel="PSNR (dB)", xscale="symlog")
+    ax.legend(fontsize=7)
+    figure.tight_layout()
+    temp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
+    figure.savefig(temp, dpi=110)
+    plt.close(figure)
+    os.replace(temp, path)
+    return path
+
+
+def _video(videos: dict[str, tuple[torch.Tensor, ...]], path: Path, scale: int) -> Path:
+    """One mp4: for each (checkpoint, walk), its frames as truth | whole history | window only."""
+    from worldsim.app.video import VideoFileWriter
+
+    writer = VideoFileWriter(path, fps=10)
+    try:
+        for truth, full, window in videos.values():
+            joined = torch.cat([to_uint8(truth), to_uint8(full), to_uint8(window)], dim=2).cpu().numpy()  # (G, H, 3W, 3)
+            for frame in joined:
+                writer.add(np.ascontiguousarray(frame.repeat(scale, 0).repeat(scale, 1)))
+    except BaseException:
+        writer.discard()
+        raise
+    writer.close()
+    return path

@@ -1,0 +1,51 @@
+"""Settings of the evaluation commands (no torch import: the command line reads them for its --help)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TESTS = ("retrace", "rotation", "response")  # the memory benchmark's tests (worldsim.eval.memory)
+
+
+@dataclass
+class CompareSettings:
+    clips: int = 8  # held-out mazes, one clip each
+    context: int = 24  # ground-truth frames before predicting
+    rollout: int = 100  # frames generated after the context
+    skip: int = 0  # each clip's first frames dropped (a shorter context then predicts the same frames)
+    steps: int = 3  # Euler steps per generated frame
+    commit_noise: tuple[float, ...] = (1.0,)  # rollout context levels to try, 1.0 = clean
+
+    def __post_init__(self) -> None:
+        for name in ("clips", "context", "rollout", "steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"eval: {name} must be >= 1, got {getattr(self, name)}")
+        if self.skip < 0:
+            raise ValueError(f"eval: skip must be >= 0, got {self.skip}")
+        for level in self.commit_noise:
+            if not 0.0 <= level <= 1.0:
+                raise ValueError(f"eval: commit-noise levels must be in [0, 1], got {level}")
+
+
+@dataclass
+class MemorySettings:
+    mazes: int = 8  # held-out mazes, one trajectory each (a batch)
+    outbound: int = 160  # retrace: frames walked out, all given as context
+    back: int = 80  # retrace: frames generated on the way back (<= outbound)
+    prime_extra: int = 8  # rotation: context frames beyond one full turn
+    generate: int = 32  # rotation: frames generated
+    response_context: int = 16  # response: true frames before the actions
+    response_steps: int = 8  # response: frames generated per action
+    steps: int = 3  # Euler steps per generated frame
+    seed: int = 0  # sampling noise and the walks' policy seed
+    maze_offset: int = 500  # held-out maze seeds start at HELD_OUT_SEED_BASE + this (apart from validation's)
+
+    def __post_init__(self) -> None:
+        for name in ("mazes", "outbound", "back", "generate", "response_context", "response_steps", "steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"eval memory: {name} must be >= 1, got {getattr(self, name)}")
+        if self.prime_extra < 0:
+            raise ValueError(f"eval memory: prime_extra must be >= 0, got {self.prime_extra}")
+        if self.back > self.outbound:
+            raise ValueError(f"eval memory: back ({self.back}) must not exceed outbound ({self.outbound}): "
+                             "the way back retraces the way out")
