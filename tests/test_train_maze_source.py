@@ -30,3 +30,23 @@ def test_detour_prob_out_of_range_is_an_error():
     config = load_config(TrainConfig, TINY, ["data.detour_prob=1.5"])
     with pytest.raises(ValueError, match="data.detour_prob must be in"):
         validate_train_config(config)
+
+
+def test_pooled_batches_are_reproducible_and_retrace_clips_come_back() -> None:
+    from worldsim.env.maze_world import MazeConfig
+    from worldsim.train.config import DataConfig
+
+    config = DataConfig(clip_length=9, batch_size=2, maze_pool=3, retrace_fraction=1.0,
+                        maze=MazeConfig(size=5, height=16, width=16))
+    source = MazeClipSource(config, torch.device("cpu"), seed=3)
+    batches = [source.next_batch() for _ in range(4)]  # crosses into a second pool
+    assert all(b["frames"].shape == (2, 9, 16, 16, 3) for b in batches)
+    assert not torch.equal(batches[0]["frames"], batches[1]["frames"])
+    frames = batches[0]["frames"].float()
+    for j in range(1, 5):  # frames 5..8 walk back through views 3..0
+        assert (frames[:, 4 + j] - frames[:, 4 - j]).abs().mean() < 0.5
+    resumed = MazeClipSource(config, torch.device("cpu"), seed=3)
+    resumed.load_state_dict({"position": 2})
+    assert torch.equal(resumed.next_batch()["frames"], batches[2]["frames"])
+    assert {MazeClipSource(DataConfig(retrace_fraction=0.5), torch.device("cpu"), seed=s).policy_for_pool(0)
+            for s in range(20)} == {"retrace", "revisit", "wander"}

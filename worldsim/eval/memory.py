@@ -30,6 +30,7 @@ from worldsim.env.policies import ACTION
 from worldsim.env.rollout import Batch, drive, held_out_seeds, rollout_maze_clips
 from worldsim.eval.metrics import drift, psnr, sharpness, ssim
 from worldsim.eval.settings import TESTS, MemorySettings
+from worldsim.eval.validation import MEMORY_MAZE_OFFSET
 from worldsim.frames import to_model
 
 RESPONSE_PAIRS = {"turn": ("turn_left", "turn_right"), "move": ("forward", "noop"), "mouse": ("mouse_left", "mouse_right")}
@@ -162,7 +163,7 @@ def run_memory_benchmark(
         loaded.append((path, metadata))
         del model
     world = MazeWorld(reference, settings.mazes, device)
-    seeds = held_out_seeds(settings.mazes, settings.maze_offset)
+    seeds = held_out_seeds(settings.mazes, MEMORY_MAZE_OFFSET)
     walks = {}
     if "retrace" in tests:
         walks["retrace"] = (retrace_clips(world, seeds, settings.outbound, settings.back, settings.seed),

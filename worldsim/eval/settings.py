@@ -38,7 +38,6 @@ class MemorySettings:
     response_steps: int = 8  # response: frames generated per action
     steps: int = 3  # Euler steps per generated frame
     seed: int = 0  # sampling noise and the walks' policy seed
-    maze_offset: int = 500  # held-out maze seeds start at HELD_OUT_SEED_BASE + this (apart from validation's)
 
     def __post_init__(self) -> None:
         for name in ("mazes", "outbound", "back", "generate", "response_context", "response_steps", "steps"):

@@ -25,6 +25,8 @@ from worldsim.env.rollout import Batch, held_out_seeds, rollout_maze_clips
 from worldsim.eval.metrics import psnr
 from worldsim.frames import to_model, to_uint8
 
+MEMORY_MAZE_OFFSET = 500  # held-out maze seeds of the memory tests start here, apart from validation's
+
 
 def validation_clips(maze: MazeConfig, clips: int, length: int, device: torch.device) -> Batch:
     world = MazeWorld(maze, clips, device)
@@ -92,3 +94,28 @@ def write_strip(path: Path, truth: Tensor, prediction: Tensor) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     matplotlib.image.imsave(tmp, np.concatenate([top, bottom], axis=0), format="png")
     os.replace(tmp, path)
+
+
+def memory_validation_clips(maze: MazeConfig, clips: int, outbound: int, device: torch.device) -> Batch:
+    """Held-out retrace walks (the memory benchmark's): `outbound` frames out, half as many back."""
+    from worldsim.env.memory_walks import retrace_clips
+
+    return retrace_clips(MazeWorld(maze, clips, device), held_out_seeds(clips, MEMORY_MAZE_OFFSET), outbound,
+                         max(1, outbound // 2), policy_seed=12345)
+
+
+@torch.no_grad()
+def validate_memory(model: nn.Module, clips: Batch, context: int, steps: int, seed: int = 0) -> dict[str, float]:
+    """Retrace PSNR primed with the whole outbound walk, its gain over the attention window alone, and the
+    gain over repeating the last true frame (worldsim eval memory's retrace test); `context` = outbound + 1."""
+    from worldsim.eval.memory import score_rollouts
+    from worldsim.eval.settings import MemorySettings
+
+    was_training = model.training
+    model.eval()
+    back = clips["frames"].shape[1] - context
+    window = int(getattr(model.config, "attn_window", 1))
+    scores = score_rollouts(model, clips, context, back, MemorySettings(steps=steps, seed=seed), window)
+    model.train(was_training)
+    return {"psnr_retrace": scores["psnr_full"], "memory_gain_retrace": scores["memory_gain"],
+            "retrace_minus_copy_last": scores["full_minus_copy_last"]}

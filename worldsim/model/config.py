@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 TEMPORAL_VARIANTS = ("ssm+local", "local", "full", "ssm")
+# Keys that only shape the initial weights: a model initialised from another checkpoint may differ in them.
+INIT_ONLY_KEYS = ("ssm_memory_frames",)
 SCAN_VARIANTS = ("blockwise", "frame", "token")
 SSM_BACKENDS = ("auto", "triton", "torch")
 
@@ -37,6 +39,11 @@ class ModelConfig:
     ssm_expand: int = 2
     ssm_conv: int = 4
     ssm_chunk: int = 64
+    # Initial memory of the scan. 0: Mamba2's init (dt log-uniform in [1e-3, 1e-1], A in [1, 16]), which
+    # forgets within a few frames here (one 16x16 block is 256 scan steps per frame). > 0: each layer's heads
+    # start with horizons 1/(dt·A) log-spaced from half a frame to this many frames (A = 1), so some heads
+    # can carry a place seen hundreds of frames ago. Initialisation only: trained weights keep what they learned.
+    ssm_memory_frames: float = 0.0
     num_discrete_actions: int = 9
     num_continuous_actions: int = 1
     ssm_backend: Literal["auto", "triton", "torch"] = "auto"
@@ -51,6 +58,8 @@ class ModelConfig:
                      "ssm_state", "ssm_headdim", "ssm_expand", "ssm_conv", "ssm_chunk"):
             if getattr(self, name) < 1:
                 raise ValueError(f"ModelConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.ssm_memory_frames < 1e7:
+            raise ValueError(f"ModelConfig.ssm_memory_frames must be in [0, 1e7), got {self.ssm_memory_frames}")
         for name in ("num_discrete_actions", "num_continuous_actions"):
             if getattr(self, name) < 0:
                 raise ValueError(f"ModelConfig.{name} must be >= 0, got {getattr(self, name)}")

@@ -21,7 +21,7 @@ class WorldModelLayer(nn.Module):
             BlockwiseMamba2(
                 width, config.block_size(index), d_state=config.ssm_state, headdim=config.ssm_headdim,
                 expand=config.ssm_expand, d_conv=config.ssm_conv, chunk_size=config.ssm_chunk,
-                backend=config.ssm_backend,
+                backend=config.ssm_backend, memory_frames=config.ssm_memory_frames,
             )
             if config.uses_ssm else None
         )

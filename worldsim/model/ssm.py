@@ -43,6 +43,7 @@ class BlockwiseMamba2(nn.Module):
         backend: str = "auto",
         dt_min: float = 1e-3,
         dt_max: float = 1e-1,
+        memory_frames: float = 0.0,
     ):
         super().__init__()
         self.block_size = block_size
@@ -53,13 +54,23 @@ class BlockwiseMamba2(nn.Module):
         self.conv_dim = self.d_inner + 2 * d_state  # x, B, C (one group)
         self.in_proj = nn.Linear(width, self.d_inner + self.conv_dim + self.heads, bias=False)  # z, xBC, dt
         self.conv1d = nn.Conv1d(self.conv_dim, self.conv_dim, d_conv, groups=self.conv_dim)
-        # dt initialised log-uniform in [dt_min, dt_max]; dt_bias = softplus^-1(dt) (as in mamba2.py)
-        dt = torch.exp(torch.rand(self.heads) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
-        self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))
-        self.A_log = nn.Parameter(torch.log(torch.empty(self.heads).uniform_(1, 16)))
+        if memory_frames > 0:  # horizons 1/(dt·A) of 0.5 .. memory_frames frames, in scan steps (A = 1)
+            tokens = block_size[0] * block_size[1]
+            horizon = torch.logspace(math.log10(0.5), math.log10(memory_frames), self.heads) * tokens
+            dt, A = 1.0 / horizon, torch.ones(self.heads)
+        else:  # mamba2.py: dt log-uniform in [dt_min, dt_max], A uniform in [1, 16]
+            dt = torch.exp(torch.rand(self.heads) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min))
+            A = torch.empty(self.heads).uniform_(1, 16)
+        self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))  # softplus^-1(dt)
+        self.A_log = nn.Parameter(torch.log(A))
         self.D = nn.Parameter(torch.ones(self.heads))
         self.norm = GatedRMSNorm(self.d_inner)
         self.out_proj = nn.Linear(self.d_inner, width, bias=False)
+
+    def horizons(self) -> Tensor:
+        """Per head, the frames after which the state has decayed to 1/e at the bias dt (input-independent part)."""
+        rate = F.softplus(self.dt_bias.float()) * torch.exp(self.A_log.float())  # per scan step
+        return 1.0 / (rate * self.block_size[0] * self.block_size[1])
 
     def num_blocks(self, grid: tuple[int, int]) -> int:
         return (grid[0] // self.block_size[0]) * (grid[1] // self.block_size[1])

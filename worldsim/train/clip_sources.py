@@ -21,36 +21,65 @@ import torch
 
 from worldsim.actions import ActionSpace
 from worldsim.env.maze_world import MazeWorld
+from worldsim.env.memory_walks import retrace_clips
 from worldsim.env.rollout import HELD_OUT_SEED_BASE, Batch, rollout_maze_clips
 from worldsim.train.config import DataConfig
 
 
 class MazeClipSource:
-    """Clips of fresh training mazes (seeds < HELD_OUT_SEED_BASE, disjoint from validation)."""
+    """Clips of fresh training mazes (seeds < HELD_OUT_SEED_BASE, disjoint from validation).
+
+    `data.maze_pool` batches are rendered together as one world batch (the per-step cost of the policies
+    and the raycaster is shared), then handed out one by one; which policy drives them (retrace, revisit or
+    wander) is drawn per pool. Every row still has its own maze and policy seed from its global index.
+    """
 
     def __init__(self, config: DataConfig, device: torch.device, seed: int, rank: int = 0, world_size: int = 1,
                  clip_length: int | None = None):
         self.config = config
         self.clip_length = clip_length or config.clip_length
         self.seed, self.rank, self.world_size = seed, rank, world_size
-        self.world = MazeWorld(config.maze, config.batch_size, device)
+        self.world = MazeWorld(config.maze, config.batch_size * config.maze_pool, device)
         self.position = 0
+        self._pool: tuple[int, list[Batch]] | None = None  # (pool index, its batches)
 
     @property
     def action_space(self) -> ActionSpace:
         return self.world.action_space
 
     def next_batch(self) -> Batch:
-        batch = self.config.batch_size
-        first = self.position * self.world_size * batch + self.rank * batch  # global index of row 0
-        indices = range(first, first + batch)
+        pool_size = self.config.maze_pool
+        index, offset = divmod(self.position, pool_size)
+        if self._pool is None or self._pool[0] != index:
+            self._pool = (index, self._render_pool(index))
+        self.position += 1
+        return self._pool[1][offset]
+
+    def policy_for_pool(self, index: int) -> str:
+        """Drawn per pool, identically on every rank (the policy object is shared by the world batch)."""
+        draw = random.Random(f"{self.seed}/{index}").random()
+        retrace = self.config.retrace_fraction
+        if draw < retrace:
+            return "retrace"
+        return "revisit" if draw < retrace + (1.0 - retrace) * self.config.revisit_fraction else "wander"
+
+    def _render_pool(self, index: int) -> list[Batch]:
+        batch, pool_size = self.config.batch_size, self.config.maze_pool
+        indices = []
+        for position in range(index * pool_size, (index + 1) * pool_size):
+            first = position * self.world_size * batch + self.rank * batch  # global index of the batch's row 0
+            indices += range(first, first + batch)
         seeds = [(self.seed * 1_000_003 + g) % HELD_OUT_SEED_BASE for g in indices]
         policy_seeds = [random.Random(f"{self.seed}/clip/{g}").randrange(2**31) for g in indices]
-        # the policy is shared by the world's batch, so it is drawn per global step (same on every rank)
-        chooser = random.Random(f"{self.seed}/{self.position}")
-        policy = "revisit" if chooser.random() < self.config.revisit_fraction else "wander"
-        self.position += 1
-        return rollout_maze_clips(self.world, seeds, self.clip_length, policy, policy_seeds, self.config.detour_prob)
+        policy = self.policy_for_pool(index)
+        if policy == "retrace":
+            back = (self.clip_length - 1) // 2
+            clips = retrace_clips(self.world, seeds, self.clip_length - 1 - back, back, policy_seeds)
+            clips.pop("pose")
+        else:
+            clips = rollout_maze_clips(self.world, seeds, self.clip_length, policy, policy_seeds,
+                                       self.config.detour_prob)
+        return [{key: value[i * batch: (i + 1) * batch] for key, value in clips.items()} for i in range(pool_size)]
 
     def state_dict(self) -> dict[str, Any]:
         return {"position": self.position}

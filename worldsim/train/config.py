@@ -21,6 +21,10 @@ class DataConfig:
     prefetch_batches: int = 1  # batches a background thread prepares ahead (worldsim.train.prefetch); 0: none
     maze: MazeConfig = field(default_factory=MazeConfig)
     revisit_fraction: float = 0.8  # share of maze batches driven by the revisiting policy, the rest wander
+    # share of maze batches that walk out and retrace the way back exactly (env.memory_walks): the second half
+    # of such a clip shows only views seen earlier, far outside the attention window (taken before revisit)
+    retrace_fraction: float = 0.0
+    maze_pool: int = 1  # maze batches rendered together (one world batch of maze_pool x batch_size): faster data
     detour_prob: float = 0.0  # per step: start a short stand/back/strafe detour (worldsim.env.policies)
 
 
@@ -67,6 +71,9 @@ class LoggingConfig:
     validation_context: int = 16  # ground-truth frames before the predicted ones
     validation_rollout: int = 16  # frames generated autoregressively from the ground-truth actions
     sampling_steps: int = 8  # Euler steps per generated frame
+    # also retrace held-out walks (worldsim eval memory's test) at validation: memory_gain_retrace in metrics.jsonl;
+    # 0 = off, else frames walked out (half as many are generated on the way back)
+    memory_outbound: int = 0
 
 
 @dataclass
@@ -84,6 +91,9 @@ class TrainConfig:
     compile: bool = False  # torch.compile the training forward (CUDA only)
     activation_checkpointing: bool = False  # recompute activations in backward to save memory
     init_from: str | None = None  # start from these weights (e.g. a Direct Forcing fine-tune)
+    # parameter-name globs that keep their fresh initialisation instead of init_from's values, e.g.
+    # ["layers.*.ssm.dt_bias", "layers.*.ssm.A_log"] to give a trained model the scan memory of model.ssm_memory_frames
+    init_fresh: list[str] = field(default_factory=list)
 
 
 def validate_train_config(config: TrainConfig) -> None:
@@ -105,6 +115,14 @@ def validate_train_config(config: TrainConfig) -> None:
         raise ValueError(f"data.prefetch_batches must be >= 0, got {data.prefetch_batches}")
     if not 0.0 <= data.revisit_fraction <= 1.0:
         raise ValueError(f"data.revisit_fraction must be in [0, 1], got {data.revisit_fraction}")
+    if not 0.0 <= data.retrace_fraction <= 1.0:
+        raise ValueError(f"data.retrace_fraction must be in [0, 1], got {data.retrace_fraction}")
+    if data.retrace_fraction and data.clip_length < 3:
+        raise ValueError(f"data.retrace_fraction needs data.clip_length >= 3, got {data.clip_length}")
+    if not 1 <= data.maze_pool <= 4096:
+        raise ValueError(f"data.maze_pool must be in [1, 4096], got {data.maze_pool}")
+    if config.init_fresh and not config.init_from:
+        raise ValueError("init_fresh names parameters to keep fresh when loading init_from, but init_from is not set")
     if not 0.0 <= data.detour_prob <= 1.0:
         raise ValueError(f"data.detour_prob must be in [0, 1], got {data.detour_prob}")
     if df.enabled:

@@ -30,7 +30,7 @@ from worldsim.train.prefetch import PrefetchingSource
 from worldsim.train.run_checkpoints import save_run_checkpoint
 from worldsim.train.schedules import clips_for_step, learning_rate
 from worldsim.train.setup import build_run, prepare_run_dir, resolve_precision, save_config
-from worldsim.eval.validation import validate, validation_clips
+from worldsim.eval.validation import memory_validation_clips, validate, validate_memory, validation_clips
 
 
 class TrainingAborted(RuntimeError):
@@ -115,7 +115,7 @@ class _Trainer:
         self.log = MetricsLog(self.out, enabled=info.is_main)
         if info.is_main:
             save_config(self.out, config)
-        self.validation_data = None
+        self.validation_data = self.memory_data = None
         step, result = run.step, TrainResult(run.step, "finished")
         deadline = None if max_minutes is None else time.monotonic() + 60.0 * max_minutes
         previous_handlers = self._install_signal_handlers()
@@ -241,6 +241,12 @@ class _Trainer:
         metrics = validate(self.ema.shadow, self.validation_data, logging.validation_context,
                            logging.validation_rollout, logging.sampling_steps,
                            self.out / "samples" / f"step_{step:08d}.png", seed=config.seed)
+        if logging.memory_outbound > 0:
+            if self.memory_data is None:
+                self.memory_data = memory_validation_clips(config.data.maze, logging.validation_clips,
+                                                           logging.memory_outbound, self.info.device)
+            metrics |= validate_memory(self.ema.shadow, self.memory_data, logging.memory_outbound + 1,
+                                       logging.sampling_steps, seed=config.seed)
         self.log.write(step, metrics, kind="validation")
         tqdm.write(f"step {step} validation: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
 
