@@ -1,12 +1,23 @@
 import json
+from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
 from worldsim.actions import maze_action_space
-from worldsim.checkpoint import CheckpointError, load_checkpoint, read_checkpoint_header, save_checkpoint
+from worldsim.checkpoint import (
+    CheckpointError,
+    PlayBlock,
+    load_checkpoint,
+    read_checkpoint_header,
+    save_checkpoint,
+)
+from worldsim.env.maze_world import MazeConfig
 from worldsim.model import WorldModel, tiny_model_config
+from worldsim.sampling_steps import CPU_MAX_SAMPLING_STEPS, play_steps
+
+SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "default.safetensors"
 
 
 @pytest.fixture
@@ -18,14 +29,16 @@ def saved(tmp_path):
         for parameter in model.parameters():
             parameter.add_(torch.randn_like(parameter) * 0.01)  # make the zero-initialised head non-trivial
     path = tmp_path / "model.safetensors"
-    save_checkpoint(path, model, maze_action_space(), {"step": 7})
+    play = PlayBlock(maze_action_space(), (16, 16), 5, MazeConfig(size=5, height=16, width=16))
+    save_checkpoint(path, model, play, {"step": 7})
     return path, model
 
 
 def test_round_trip_rebuilds_the_model_and_steps(saved):
     path, model = saved
-    loaded, action_space, metadata = load_checkpoint(path)
-    assert action_space == maze_action_space() and metadata == {"step": 7}
+    loaded, play, metadata = load_checkpoint(path)
+    assert play == PlayBlock(maze_action_space(), (16, 16), 5, MazeConfig(size=5, height=16, width=16))
+    assert metadata == {"step": 7}
     assert loaded.config == model.config
     for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert torch.equal(a, b), name
@@ -64,3 +77,35 @@ def test_weights_not_matching_the_embedded_config(saved, tmp_path):
     })
     with pytest.raises(CheckpointError, match="do not match the embedded model config"):
         load_checkpoint(bad)
+
+
+def test_play_block_must_fit_the_model(tmp_path):
+    model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1))
+    with pytest.raises(CheckpointError, match="frame size"):
+        save_checkpoint(tmp_path / "a.safetensors", model, PlayBlock(maze_action_space(), (32, 32)))
+    with pytest.raises(CheckpointError, match="maze renders 64x64"):
+        save_checkpoint(tmp_path / "b.safetensors", model, PlayBlock(maze_action_space(), (16, 16), maze=MazeConfig()))
+    with pytest.raises(TypeError, match="PlayBlock"):
+        save_checkpoint(tmp_path / "c.safetensors", model, maze_action_space())
+    assert not list(tmp_path.iterdir()), "nothing written"
+
+
+def test_a_checkpoint_without_a_play_block_gets_one_from_its_train_config():
+    """The shipped weights predate the play block: steps and maze come from the trainer's config."""
+    _, play, metadata = load_checkpoint(SHIPPED)
+    assert read_checkpoint_header(SHIPPED)["play"] is None
+    assert play.sampling_steps == metadata["train_config"]["logging"]["sampling_steps"] == 3
+    assert play.maze == MazeConfig(**metadata["train_config"]["data"]["maze"]) and play.dataset is None
+    assert play.frame_size == (64, 64) and play.action_space == maze_action_space()
+    assert play.maze_config() is play.maze
+
+
+def test_bare_weights_play_in_the_default_maze_and_cpus_take_fewer_steps(tmp_path):
+    model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=0))
+    space = maze_action_space(continuous_yaw=False)
+    save_checkpoint(tmp_path / "m.safetensors", model, PlayBlock(space, (16, 16), 6))
+    _, play, _ = load_checkpoint(tmp_path / "m.safetensors")
+    assert play.maze is None and play.sampling_steps == 6
+    assert play.maze_config() == MazeConfig(height=16, width=16, continuous_yaw=False)
+    assert play_steps(torch.device("cpu"), 6) == CPU_MAX_SAMPLING_STEPS
+    assert play_steps(torch.device("cuda"), 6) == 6

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from worldsim.actions import maze_action_space
-from worldsim.checkpoint import save_checkpoint
+from worldsim.checkpoint import PlayBlock, save_checkpoint
 from worldsim.engine import WorldModelEngine
 from worldsim.model import WorldModel, tiny_model_config
 
@@ -14,7 +14,7 @@ def checkpoint(tmp_path_factory):
     torch.manual_seed(0)
     model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1))
     path = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
-    save_checkpoint(path, model, maze_action_space())
+    save_checkpoint(path, model, PlayBlock(maze_action_space(), (16, 16)))
     return path
 
 

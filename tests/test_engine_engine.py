@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from worldsim.actions import ActionSpace, maze_action_space
-from worldsim.checkpoint import CheckpointError, save_checkpoint
+from worldsim.checkpoint import CheckpointError, PlayBlock, save_checkpoint
 from worldsim.cli import main
 from worldsim.data.writer import EpisodeWriter
 from worldsim.diffusion.sampler import generate_frame
@@ -21,7 +21,7 @@ def checkpoint(tmp_path_factory):
     torch.manual_seed(0)
     model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1))
     path = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
-    save_checkpoint(path, model, MAZE, {"sampling_steps": 3})
+    save_checkpoint(path, model, PlayBlock(MAZE, (16, 16), sampling_steps=3))
     return path
 
 
@@ -92,7 +92,7 @@ def test_missing_and_corrupt_checkpoints_give_clear_errors(tmp_path, capsys):
 def test_action_space_mismatch_is_an_error(tmp_path):
     space = ActionSpace(discrete=("a", "b", "c", "d", "e"), continuous=("x", "y"))
     path = tmp_path / "other.safetensors"
-    save_checkpoint(path, WorldModel(tiny_model_config()), space)
+    save_checkpoint(path, WorldModel(tiny_model_config()), PlayBlock(space, (16, 16)))
     with pytest.raises(ValueError, match="differs from the built-in maze"):
         WorldModelEngine.from_checkpoint(path, device="cpu")
 

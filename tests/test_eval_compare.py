@@ -10,10 +10,11 @@ import pytest
 import torch
 
 from worldsim.actions import maze_action_space
-from worldsim.checkpoint import save_checkpoint
+from worldsim.checkpoint import PlayBlock, save_checkpoint
 from worldsim.cli import main
-from worldsim.model import WorldModel, tiny_model_config
+from worldsim.env.maze_world import MazeConfig
 from worldsim.eval.validation import validate, validation_clips
+from worldsim.model import WorldModel, tiny_model_config
 
 SHORT = ["--clips", "2", "--context", "2", "--rollout", "3", "--steps", "1", "--device", "cpu"]
 
@@ -22,13 +23,12 @@ def tiny_checkpoint(path: Path, seed: int, frame_size: int = 16) -> Path:
     torch.manual_seed(seed)
     config = tiny_model_config(num_discrete_actions=9, num_continuous_actions=1)
     config.image_height = config.image_width = frame_size
-    maze = {"size": 9, "height": frame_size, "width": frame_size}
+    maze = MazeConfig(size=9, height=frame_size, width=frame_size)
     model = WorldModel(config)
     with torch.no_grad():  # the output layer starts at zero: move every weight so models differ
         for parameter in model.parameters():
             parameter.add_(0.05 * torch.randn_like(parameter))
-    save_checkpoint(path, model, maze_action_space(),
-                    {"step": seed, "train_config": {"data": {"maze": maze}}})
+    save_checkpoint(path, model, PlayBlock(maze_action_space(), (frame_size, frame_size), maze=maze), {"step": seed})
     return path
 
 
@@ -50,7 +50,6 @@ def test_eval_compares_checkpoints_on_the_same_clips(tmp_path: Path) -> None:
     assert results[0]["psnr_one_step"] != results[2]["psnr_one_step"]  # another model, another score
     # The numbers are validate()'s on the trainer's held-out clips.
     from worldsim.checkpoint import load_checkpoint
-    from worldsim.env.maze_world import MazeConfig
 
     model, _, _ = load_checkpoint(first)
     clips = validation_clips(MazeConfig(height=16, width=16), 2, 5, torch.device("cpu"))
@@ -65,7 +64,6 @@ def test_skip_lets_a_shorter_context_predict_the_same_frames(tmp_path: Path) -> 
     assert main(["eval", str(checkpoint), *SHORT, "--context", "1", "--skip", "1", "--out", str(short)]) == 0
     assert main(["eval", str(checkpoint), *SHORT, "--out", str(long)]) == 0  # context 2, no skip
     from worldsim.checkpoint import load_checkpoint
-    from worldsim.env.maze_world import MazeConfig
 
     model, _, _ = load_checkpoint(checkpoint)
     clips = validation_clips(MazeConfig(height=16, width=16), 2, 5, torch.device("cpu"))

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from worldsim.actions import ActionSpace, maze_action_space
+from worldsim.checkpoint import load_checkpoint
 from worldsim.config import load_config
 from worldsim.data.writer import EpisodeWriter
 from worldsim.diffusion.noise_levels import NoiseLevelConfig
@@ -37,6 +38,9 @@ def test_tiny_maze_run_writes_checkpoints_logs_and_samples(tmp_path):
     validation = read_metrics(run, "validation")
     assert [v["step"] for v in validation] == [0, 4] and all(0 < v["psnr_rollout"] < 100 for v in validation)
     assert list((run / "tensorboard").iterdir())
+    _, play, _ = load_checkpoint(run / "latest.safetensors")  # what play and eval read of the run
+    assert play.sampling_steps == config.logging.sampling_steps and play.maze == config.data.maze
+    assert play.frame_size == (16, 16) and play.action_space == maze_action_space() and play.dataset is None
 
 
 def test_loss_decreases_on_a_fixed_batch():
@@ -83,8 +87,6 @@ def test_direct_forcing_trains_only_the_output_head(tmp_path):
     assert result.step == 3 and all(np.isfinite(result.losses))
     torch.manual_seed(config.seed)
     initial = WorldModel(config.model).state_dict()
-    from worldsim.checkpoint import load_checkpoint
-
     trained, _, _ = load_checkpoint(result.checkpoint / "model.safetensors")
     changed = {n for n, v in trained.state_dict().items() if not torch.equal(v, initial[n])}
     assert changed and all(name.startswith("head.") for name in changed), changed
@@ -108,6 +110,8 @@ def test_tiny_run_on_a_recorded_dataset(tmp_path):
                   "data.num_workers=1")
     result = train(config, tmp_path / "run", show_progress=False)
     assert result.step == 3 and all(np.isfinite(result.losses))
+    _, play, _ = load_checkpoint(tmp_path / "run" / "latest.safetensors")
+    assert play.dataset == str(tmp_path / "data") and play.maze is None
 
 
 def test_recorded_dataset_source_resumes_at_the_same_batch(tmp_path):

@@ -22,10 +22,11 @@ import torch
 from worldsim.actions import maze_action_space
 from worldsim.config import load_config, to_dict
 from worldsim.data.atomic import write_json_atomic
-from worldsim.engine.engine import DEFAULT_STEPS, WorldModelEngine, resolve_device
+from worldsim.engine.engine import WorldModelEngine, resolve_device
 from worldsim.engine.priming import MazeContext
 from worldsim.env.maze_world import MazeConfig
 from worldsim.model import ModelConfig, WorldModel, count_parameters
+from worldsim.sampling_steps import play_steps
 
 VARIANTS = ("ssm+local", "local", "full")
 GPU_FRAMES, CPU_FRAMES = 10_000, 30
@@ -121,7 +122,8 @@ def plot(results: list[dict], device: torch.device, path: Path) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cuda or cpu")
     parser.add_argument("--frames", type=int, help=f"frames per run (default {GPU_FRAMES} on GPU, {CPU_FRAMES} on CPU)")
-    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"denoising steps (default {DEFAULT_STEPS})")
+    parser.add_argument("--steps", type=int,
+                        help="denoising steps (default: the play default for the device, worldsim/sampling_steps.py)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--modes", nargs="+", default=["graph", "eager"], choices=["graph", "eager"],
                         help="CUDA graph and/or eager (graph falls back to eager on CPU and for full)")
@@ -139,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     frames = args.frames or (GPU_FRAMES if device.type == "cuda" else CPU_FRAMES)
+    steps = args.steps or play_steps(device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     results, seen = [], set()
     for variant in args.variants:
@@ -151,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
             count = min(frames, args.full_max_frames) if variant == "full" else frames
             if device.type == "cuda" and not graph:
                 count = min(count, args.eager_max_frames)
-            run_result = bench_engine(config, device, count, args.steps, graph)
+            run_result = bench_engine(config, device, count, steps, graph)
             run_result.update(variant=variant, device=name, config=to_dict(config),
                               parameters=count_parameters(WorldModel(config)))
             run_result["summary"] = summarize(run_result, device)

@@ -40,7 +40,10 @@ def normalize_argv(argv: list[str]) -> list[str]:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("checkpoints", nargs="+", type=Path, help="model .safetensors files")
-    parser.add_argument("--steps", type=int, default=3, help="Euler steps per generated frame (default 3)")
+    from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS
+
+    parser.add_argument("--steps", type=int, default=DEFAULT_SAMPLING_STEPS,
+                        help=f"Euler steps per generated frame (default {DEFAULT_SAMPLING_STEPS})")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
 
 

@@ -15,15 +15,13 @@ import torch
 from torch import Tensor, nn
 
 from worldsim.actions import ActionSpace
+from worldsim.checkpoint import load_checkpoint
 from worldsim.diffusion.sampler import generate_frame
 from worldsim.engine.cuda_graph import GraphedFrameGenerator, graph_capturable
 from worldsim.engine.priming import ContextSource, MazeContext
 from worldsim.frames import to_model, to_uint8
 from worldsim.model.state import ModelState
-
-DEFAULT_STEPS = 4  # Euler steps per frame when the checkpoint names none
-# A 2-core CPU manages about three model passes per frame at 5 frames/s (docs/playing.md): 2 Euler steps + commit.
-CPU_MAX_DEFAULT_STEPS = 2
+from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS, play_steps
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -34,26 +32,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device}: CUDA is not available on this machine (use --device cpu)")
     return device
-
-
-def checkpoint_steps(metadata: dict[str, Any]) -> int | None:
-    """The denoising steps the checkpoint was validated with (trainer: train_config.logging.sampling_steps)."""
-    if "sampling_steps" in metadata:
-        return int(metadata["sampling_steps"])
-    logging = metadata.get("train_config", {}).get("logging", {})
-    return int(logging["sampling_steps"]) if "sampling_steps" in logging else None
-
-
-def checkpoint_maze_config(metadata: dict[str, Any], model_config: Any, action_space: ActionSpace):
-    """The maze the checkpoint was trained on (train_config.data.maze), at the model's frame size."""
-    from worldsim.config import from_dict
-    from worldsim.env.maze_world import MazeConfig
-
-    maze = metadata.get("train_config", {}).get("data", {}).get("maze")
-    config = from_dict(MazeConfig, maze, "checkpoint train_config.data.maze") if maze else MazeConfig()
-    config.height, config.width = int(model_config.image_height), int(model_config.image_width)
-    config.continuous_yaw = "yaw_delta_rad" in action_space.continuous
-    return config
 
 
 class WorldModelEngine:
@@ -67,7 +45,7 @@ class WorldModelEngine:
 
     def __init__(
         self, model: nn.Module, action_space: ActionSpace, context_source: ContextSource, *,
-        batch_size: int = 1, steps: int = DEFAULT_STEPS, commit_noise_level: float = 1.0,
+        batch_size: int = 1, steps: int = DEFAULT_SAMPLING_STEPS, commit_noise_level: float = 1.0,
         use_cuda_graph: bool = True,
     ) -> None:
         if batch_size < 1:
@@ -97,20 +75,15 @@ class WorldModelEngine:
         batch_size: int = 1, commit_noise_level: float = 1.0, context_source: ContextSource | None = None,
         use_cuda_graph: bool = True,
     ) -> WorldModelEngine:
-        """Load `path` (a .safetensors checkpoint); by default reset() starts from the built-in maze."""
-        from worldsim.checkpoint import load_checkpoint
-
+        """Load `path` (a .safetensors checkpoint); by default reset() starts from the built-in maze, and
+        `steps` is the checkpoint's, capped on a CPU (worldsim/sampling_steps.py)."""
         device = resolve_device(device)
-        model, action_space, metadata = load_checkpoint(path, device)
-        if steps is None:
-            steps = checkpoint_steps(metadata) or DEFAULT_STEPS
-            if device.type == "cpu":
-                steps = min(steps, CPU_MAX_DEFAULT_STEPS)
+        model, play, _ = load_checkpoint(path, device)
         if context_source is None:
-            context_source = MazeContext(checkpoint_maze_config(metadata, model.config, action_space), action_space)
+            context_source = MazeContext(play.maze_config(), play.action_space)
         engine = cls(
-            model, action_space, context_source, batch_size=batch_size,
-            steps=steps,
+            model, play.action_space, context_source, batch_size=batch_size,
+            steps=play_steps(device, play.sampling_steps) if steps is None else steps,
             commit_noise_level=commit_noise_level, use_cuda_graph=use_cuda_graph,
         )
         engine.checkpoint_path = Path(path)

@@ -2,7 +2,7 @@
 
 Every checkpoint sees the same clips (the trainer's validation mazes and policy seed, so the numbers
 compare with a run's metrics.jsonl) and, per commit-noise level, the same sampling noise. The maze
-comes from the first checkpoint's training config; all checkpoints must share its frame size and actions.
+comes from the first checkpoint's play block; all checkpoints must share its frame size and actions.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from worldsim.eval.settings import CompareSettings
 def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device: torch.device) -> list[dict[str, Any]]:
     """One result row per (checkpoint, commit-noise level), printed as it is measured."""
     from worldsim.checkpoint import load_checkpoint
-    from worldsim.engine.engine import checkpoint_maze_config
     from worldsim.eval.validation import validate, validation_clips
 
     for path in paths:
@@ -29,8 +28,8 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
     data, reference = None, None
     results = []
     for path in paths:
-        model, action_space, metadata = load_checkpoint(path, device)
-        maze = checkpoint_maze_config(metadata, model.config, action_space)
+        model, play, metadata = load_checkpoint(path, device)
+        maze = play.maze_config()
         if data is None:
             clips = validation_clips(maze, s.clips, s.skip + s.context + s.rollout, device)
             data, reference = {key: value[:, s.skip :] for key, value in clips.items()}, (path, maze)

@@ -146,7 +146,6 @@ def run_memory_benchmark(
 ) -> dict[str, Any]:
     """Every test for every checkpoint on the same walks -> {"settings", "checkpoints": [...]}."""
     from worldsim.checkpoint import load_checkpoint
-    from worldsim.engine.engine import checkpoint_maze_config
     from worldsim.model.world_model import count_parameters
 
     unknown = set(tests) - set(TESTS)
@@ -156,8 +155,8 @@ def run_memory_benchmark(
     for path in paths:  # every checkpoint checked before any is scored
         if not Path(path).is_file():
             raise FileNotFoundError(f"eval memory: no checkpoint at {path}")
-        model, action_space, metadata = load_checkpoint(path, device)
-        maze = checkpoint_maze_config(metadata, model.config, action_space)
+        model, play, metadata = load_checkpoint(path, device)
+        maze = play.maze_config()
         check_same_world(str(path), maze, reference)
         reference = reference or maze
         loaded.append((path, metadata))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS
+
 TESTS = ("retrace", "rotation", "response")  # the memory benchmark's tests (worldsim.eval.memory)
 
 
@@ -13,7 +15,7 @@ class CompareSettings:
     context: int = 24  # ground-truth frames before predicting
     rollout: int = 100  # frames generated after the context
     skip: int = 0  # each clip's first frames dropped (a shorter context then predicts the same frames)
-    steps: int = 3  # Euler steps per generated frame
+    steps: int = DEFAULT_SAMPLING_STEPS  # Euler steps per generated frame
     commit_noise: tuple[float, ...] = (1.0,)  # rollout context levels to try, 1.0 = clean
 
     def __post_init__(self) -> None:
@@ -36,7 +38,7 @@ class MemorySettings:
     generate: int = 32  # rotation: frames generated
     response_context: int = 16  # response: true frames before the actions
     response_steps: int = 8  # response: frames generated per action
-    steps: int = 3  # Euler steps per generated frame
+    steps: int = DEFAULT_SAMPLING_STEPS  # Euler steps per generated frame
     seed: int = 0  # sampling noise and the walks' policy seed
 
     def __post_init__(self) -> None:

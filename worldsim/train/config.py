@@ -5,9 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from worldsim.actions import ActionSpace
+from worldsim.checkpoint import PlayBlock
 from worldsim.diffusion.noise_levels import NoiseLevelConfig
 from worldsim.env.maze_world import MazeConfig
 from worldsim.model.config import ModelConfig
+from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS
+
 
 @dataclass
 class DataConfig:
@@ -70,7 +74,7 @@ class LoggingConfig:
     validation_clips: int = 8  # held-out maze trajectories per validation
     validation_context: int = 16  # ground-truth frames before the predicted ones
     validation_rollout: int = 16  # frames generated autoregressively from the ground-truth actions
-    sampling_steps: int = 8  # Euler steps per generated frame
+    sampling_steps: int = DEFAULT_SAMPLING_STEPS  # Euler steps per generated frame (worldsim/sampling_steps.py: why 3)
     # also retrace held-out walks (worldsim eval memory's test) at validation: memory_gain_retrace in metrics.jsonl;
     # 0 = off, else frames walked out (half as many are generated on the way back)
     memory_outbound: int = 0
@@ -94,6 +98,15 @@ class TrainConfig:
     # parameter-name globs that keep their fresh initialisation instead of init_from's values, e.g.
     # ["layers.*.ssm.dt_bias", "layers.*.ssm.A_log"] to give a trained model the scan memory of model.ssm_memory_frames
     init_fresh: list[str] = field(default_factory=list)
+
+
+def play_block(config: TrainConfig, action_space: ActionSpace) -> PlayBlock:
+    """What the run's checkpoints tell the engine and the evaluation: steps, frame size, world trained on."""
+    data = config.data
+    return PlayBlock(
+        action_space, (config.model.image_height, config.model.image_width), config.logging.sampling_steps,
+        maze=data.maze if data.source == "maze" else None, dataset=data.dataset_dir if data.source == "dataset" else None,
+    )
 
 
 def validate_train_config(config: TrainConfig) -> None:

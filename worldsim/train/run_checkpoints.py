@@ -15,15 +15,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from worldsim.actions import ActionSpace
-from worldsim.checkpoint import load_checkpoint, read_checkpoint_header, save_checkpoint
+from worldsim.checkpoint import PlayBlock, load_checkpoint, read_checkpoint_header, save_checkpoint
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST_FILE = "latest"
 
 
 def save_run_checkpoint(
-    run_dir: Path, step: int, model: nn.Module, ema_model: nn.Module, action_space: ActionSpace,
+    run_dir: Path, step: int, model: nn.Module, ema_model: nn.Module, play: PlayBlock,
     train_state: dict[str, Any], metadata: dict[str, Any], keep: int,
 ) -> Path:
     root = Path(run_dir) / CHECKPOINT_DIR
@@ -34,14 +33,14 @@ def save_run_checkpoint(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     info = {**metadata, "step": step}
-    save_checkpoint(tmp / "model.safetensors", model, action_space, {**info, "weights": "raw"})
-    save_checkpoint(tmp / "ema.safetensors", ema_model, action_space, {**info, "weights": "ema"})
+    save_checkpoint(tmp / "model.safetensors", model, play, {**info, "weights": "raw"})
+    save_checkpoint(tmp / "ema.safetensors", ema_model, play, {**info, "weights": "ema"})
     torch.save(train_state, tmp / "train_state.pt")
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
     _write_text_atomic(root / LATEST_FILE, name)
-    save_checkpoint(Path(run_dir) / "latest.safetensors", ema_model, action_space, {**info, "weights": "ema"})
+    save_checkpoint(Path(run_dir) / "latest.safetensors", ema_model, play, {**info, "weights": "ema"})
     for old in sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step_"))[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final

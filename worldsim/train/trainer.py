@@ -20,17 +20,17 @@ from worldsim.config import to_dict
 from worldsim.diffusion.direct_forcing import direct_forcing_backward, trajectory_length
 from worldsim.diffusion.noise_levels import SampleGenerators
 from worldsim.diffusion.rectified_flow import flow_matching_loss
+from worldsim.eval.validation import memory_validation_clips, validate, validate_memory, validation_clips
 from worldsim.frames import to_model
 from worldsim.train.activation_checkpointing import enable_activation_checkpointing
 from worldsim.train.clip_sources import make_clip_source
-from worldsim.train.config import TrainConfig, validate_train_config
+from worldsim.train.config import TrainConfig, play_block, validate_train_config
 from worldsim.train.distributed import ProcessInfo, all_reduce_sum, init_processes, shutdown
 from worldsim.train.metrics_log import MetricsLog
 from worldsim.train.prefetch import PrefetchingSource
 from worldsim.train.run_checkpoints import save_run_checkpoint
 from worldsim.train.schedules import clips_for_step, learning_rate
 from worldsim.train.setup import build_run, prepare_run_dir, resolve_precision, save_config
-from worldsim.eval.validation import memory_validation_clips, validate, validate_memory, validation_clips
 
 
 class TrainingAborted(RuntimeError):
@@ -258,8 +258,9 @@ class _Trainer:
             "data": self.source.state_dict(), "bad_steps": bad_steps, "world_size": self.info.world_size,
         }
         metadata = {"train_config": to_dict(self.config)}
-        return save_run_checkpoint(self.out, step, self.model, self.ema.shadow, self.source.action_space,
-                                   train_state, metadata, self.config.logging.keep_checkpoints)
+        return save_run_checkpoint(self.out, step, self.model, self.ema.shadow,
+                                   play_block(self.config, self.source.action_space), train_state, metadata,
+                                   self.config.logging.keep_checkpoints)
 
     def _install_signal_handlers(self) -> dict:
         """SIGINT/SIGTERM finish the current step, save a checkpoint and exit; a second SIGINT kills."""
