@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
+from torch import Tensor
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,51 @@ class ActionSpace:
             continuous_bound=float(data.get("continuous_bound", 1.0)),
             noop=int(data.get("noop", 0)),
         )
+
+    def noop_batch(
+        self, batch: int, length: int | None = None, device: str | torch.device = "cpu"
+    ) -> tuple[Tensor | None, Tensor | None]:
+        """The no-op for `batch` worlds: discrete int64 (B,) filled with `noop`, continuous float32 zeros
+        (B, C); with `length`, (B, T) and (B, T, C). None for a kind of action the space does not have."""
+        shape = (batch,) if length is None else (batch, length)
+        discrete = torch.full(shape, self.noop, dtype=torch.long, device=device) if self.num_discrete else None
+        continuous = torch.zeros(*shape, self.num_continuous, device=device) if self.num_continuous else None
+        return discrete, continuous
+
+    def check_batch(
+        self, discrete: Tensor | None, continuous: Tensor | None, batch: int, where: str = "action"
+    ) -> tuple[Tensor | None, Tensor | None]:
+        """One step's actions for `batch` worlds -> (discrete int64 (B,), continuous float32 (B, C) clipped
+        to ±continuous_bound), on the device they came on; None is the no-op, and a kind the space does not
+        have comes back None. Values are checked where they are: free on the CPU, one host sync on a GPU.
+        Raises ValueError naming the culprit."""
+        device = next((x.device for x in (discrete, continuous) if isinstance(x, Tensor)), torch.device("cpu"))
+        noop_discrete, noop_continuous = self.noop_batch(batch, device=device)
+        if discrete is not None and not self.num_discrete:
+            raise ValueError(f"{where}: this action space has no discrete actions, got {tuple(discrete.shape)}")
+        discrete = noop_discrete if discrete is None or not self.num_discrete else torch.as_tensor(discrete)
+        if discrete is not None and (discrete.shape != (batch,) or discrete.is_floating_point()
+                                     or discrete.dtype == torch.bool):
+            raise ValueError(f"{where}: discrete actions must be integers of shape ({batch},), got "
+                             f"{discrete.dtype} {tuple(discrete.shape)}")
+        if continuous is not None:
+            continuous = torch.as_tensor(continuous, dtype=torch.float32)
+            if continuous.shape != (batch, self.num_continuous):
+                raise ValueError(f"{where}: continuous actions need shape ({batch}, {self.num_continuous}) "
+                                 f"({', '.join(self.continuous) or 'none'}), got {tuple(continuous.shape)}")
+        continuous = noop_continuous if continuous is None or not self.num_continuous else continuous
+        bad = torch.zeros((), dtype=torch.bool, device=device)
+        if discrete is not None:
+            bad = bad | ((discrete < 0) | (discrete >= self.num_discrete)).any()
+        if continuous is not None:
+            bad = bad | ~torch.isfinite(continuous).all()
+        if bool(bad):  # the messages come from the numpy checks
+            if discrete is not None:
+                self.check_discrete(discrete.cpu().numpy(), where)
+            self.check_continuous(continuous.cpu().numpy(), where)
+        if continuous is not None:
+            continuous = continuous.clamp(-self.continuous_bound, self.continuous_bound)
+        return None if discrete is None else discrete.long(), continuous
 
     def check_discrete(self, actions: np.ndarray | int, where: str = "action") -> None:
         """Raise ValueError naming the first discrete action outside [0, num_discrete)."""

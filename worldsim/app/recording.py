@@ -30,7 +30,9 @@ class SessionRecording:
         self.episode = EpisodeWriter(self.dataset_dir, action_space, fps, source)
         video_dir = self.dataset_dir / VIDEO_FOLDER
         self.video = VideoFileWriter(video_dir / f"{self.episode.temp_dir.name}.mp4", fps) if export_video else None
-        self.add(first_frame, *noop_action(action_space))
+        discrete, continuous = action_space.noop_batch(1)  # the episode format's action for frame 0
+        self.add(first_frame, None if discrete is None else int(discrete[0]),
+                 None if continuous is None else continuous[0].numpy())
 
     @property
     def length(self) -> int:
@@ -55,9 +57,3 @@ class SessionRecording:
         self.episode.discard()
         if self.video is not None:
             self.video.discard()
-
-
-def noop_action(space: ActionSpace) -> tuple[int | None, np.ndarray | None]:
-    discrete = space.noop if space.num_discrete else None
-    continuous = np.zeros(space.num_continuous, dtype=np.float32) if space.num_continuous else None
-    return discrete, continuous

@@ -73,10 +73,8 @@ def _record_round(
     batch_frames = _numpy(frames)  # uint8 (B, H, W, 3)
     check_can_append(out_dir, space, batch_frames.shape[1], batch_frames.shape[2])
     policy.reset(world, seeds[0])
-    discrete = np.full(world.batch_size, space.noop, dtype=np.int64) if space.num_discrete else None
-    continuous = (
-        np.zeros((world.batch_size, space.num_continuous), np.float32) if space.num_continuous else None
-    )
+    noop_discrete, noop_continuous = (None if x is None else x.numpy() for x in space.noop_batch(world.batch_size))
+    discrete, continuous = noop_discrete, noop_continuous
     writers: list[EpisodeWriter | None] = []
     published: list[Path] = []
     try:
@@ -87,12 +85,8 @@ def _record_round(
                 discrete_action, continuous_action = policy.act()
                 frames, info = world.step(discrete_action, continuous_action)
                 batch_frames = _numpy(frames)
-                discrete = _numpy(discrete_action) if discrete_action is not None else discrete
-                continuous = _numpy(continuous_action) if continuous_action is not None else continuous
-                if discrete_action is None and discrete is not None:
-                    discrete[:] = space.noop
-                if continuous_action is None and continuous is not None:
-                    continuous[:] = 0.0
+                discrete = noop_discrete if discrete_action is None else _numpy(discrete_action)
+                continuous = noop_continuous if continuous_action is None else _numpy(continuous_action)
             extras = {"pose": _numpy(info["pose"]).astype(np.float32)} if "pose" in info else {}
             done = _done_flags(info, world.batch_size) | (step == steps - 1)
             for b, writer in enumerate(writers):

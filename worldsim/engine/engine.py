@@ -176,31 +176,8 @@ class WorldModelEngine:
             self.generator = torch.Generator(self.device).manual_seed(seed)
 
     def _checked_actions(self, discrete: Tensor | None, continuous: Tensor | None) -> tuple[Tensor | None, ...]:
-        space, batch = self.action_space, self.batch_size
-        if space.num_discrete:
-            if discrete is None:
-                discrete = torch.full((batch,), space.noop, dtype=torch.long)
-            discrete = torch.as_tensor(discrete)
-            if discrete.shape != (batch,) or discrete.is_floating_point() or discrete.dtype == torch.bool:
-                raise ValueError(f"discrete actions must be integers of shape ({batch},), got "
-                                 f"{discrete.dtype} {tuple(discrete.shape)}")
-            space.check_discrete(discrete.cpu().numpy(), where="engine step")
-            discrete = discrete.to(self.device, torch.long)
-        else:
-            discrete = None
-        if space.num_continuous:
-            if continuous is None:
-                continuous = torch.zeros(batch, space.num_continuous)
-            continuous = torch.as_tensor(continuous, dtype=torch.float32)
-            if continuous.shape != (batch, space.num_continuous):
-                raise ValueError(f"continuous actions must have shape ({batch}, {space.num_continuous}), "
-                                 f"got {tuple(continuous.shape)}")
-            space.check_continuous(continuous.cpu().numpy(), where="engine step")
-            bound = space.continuous_bound
-            continuous = continuous.clamp(-bound, bound).to(self.device)
-        else:
-            continuous = None
-        return discrete, continuous
+        discrete, continuous = self.action_space.check_batch(discrete, continuous, self.batch_size, "engine step")
+        return tuple(None if x is None else x.to(self.device) for x in (discrete, continuous))
 
 
 def _single_seed(seed: int | Sequence[int] | None) -> int:

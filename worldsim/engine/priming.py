@@ -39,12 +39,6 @@ def check_same_action_space(model_space: ActionSpace, other: ActionSpace, what: 
         )
 
 
-def noop_actions(space: ActionSpace, batch: int, length: int) -> tuple[Tensor | None, Tensor | None]:
-    discrete = torch.full((batch, length), space.noop, dtype=torch.long) if space.num_discrete else None
-    continuous = torch.zeros(batch, length, space.num_continuous) if space.num_continuous else None
-    return discrete, continuous
-
-
 class MazeContext:
     """The first frame of the built-in maze `seed` (seed+1, ... for the other batch elements)."""
 
@@ -59,7 +53,7 @@ class MazeContext:
         from worldsim.env.maze_world import MazeWorld
 
         frames, _ = MazeWorld(self.maze_config, batch_size=batch_size).reset(seed)
-        return Context(frames[:, None].cpu(), *noop_actions(self.action_space, batch_size, 1))
+        return Context(frames[:, None].cpu(), *self.action_space.noop_batch(batch_size, 1))
 
 
 class EpisodeContext:
@@ -97,7 +91,7 @@ class ImageContext:
 
     def context(self, seed: int, batch_size: int) -> Context:
         frames = self.frames[None].expand(batch_size, *self.frames.shape).contiguous()
-        return Context(frames, *noop_actions(self.action_space, batch_size, len(self.frames)))
+        return Context(frames, *self.action_space.noop_batch(batch_size, len(self.frames)))
 
 
 def read_image(path: Path, height: int, width: int) -> np.ndarray:

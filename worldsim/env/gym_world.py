@@ -112,18 +112,8 @@ class GymWorld:
         self.env.close()
 
     def _checked_action(self, discrete: Tensor | None, continuous: Tensor | None) -> int:
-        space = self.action_space
-        if continuous is not None and np.asarray(torch.as_tensor(continuous).cpu()).size:
-            raise ValueError(f"{self.env_id} has no continuous actions, got {tuple(continuous.shape)}")
-        if discrete is None:
-            return space.noop
-        actions = torch.as_tensor(discrete).detach().cpu()
-        if actions.is_floating_point() or actions.dtype == torch.bool or actions.numel() != 1:
-            raise ValueError(
-                f"discrete action must be one integer (shape (1,)), got {actions.dtype} {tuple(actions.shape)}"
-            )
-        space.check_discrete(actions.numpy(), where=f"{self.env_id} step")
-        return int(actions.reshape(-1)[0])
+        discrete, _ = self.action_space.check_batch(discrete, continuous, 1, f"{self.env_id} step")
+        return int(discrete[0])
 
     def _frame(self, observation: Any) -> Tensor:
         """uint8 (1, H, W, 3) from the observation if it is an RGB image, else from env.render()."""

@@ -128,29 +128,7 @@ class MazeWorld:
         return frames, {"step": self.step_count, "pose": self.pose.clone(), "cell": self.cells()}
 
     def _checked_actions(self, discrete: Tensor | None, continuous: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        space, batch = self.action_space, self.batch_size
-        if discrete is None:
-            discrete = torch.full((batch,), space.noop, dtype=torch.long, device=self.device)
-        discrete = torch.as_tensor(discrete, device=self.device)
-        if discrete.shape != (batch,) or discrete.is_floating_point() or discrete.dtype == torch.bool:
-            raise ValueError(
-                f"discrete actions must be an integer tensor of shape ({batch},), "
-                f"got {discrete.dtype} {tuple(discrete.shape)}"
-            )
-        bad = (discrete < 0) | (discrete >= space.num_discrete)
-        yaw_delta = None
-        if continuous is not None:
-            continuous = torch.as_tensor(continuous, device=self.device, dtype=torch.float32)
-            if continuous.shape != (batch, space.num_continuous):
-                space.check_continuous(continuous.cpu().numpy(), where="maze step")
-                raise ValueError(f"continuous actions need shape ({batch}, {space.num_continuous}), "
-                                 f"got {tuple(continuous.shape)}")
-            if space.num_continuous:
-                bad = bad | ~torch.isfinite(continuous).all(-1)
-                bound = space.continuous_bound
-                yaw_delta = continuous[:, 0].clamp(-bound, bound)
-        if bool(bad.any()):  # the only host sync per step; the messages come from ActionSpace
-            space.check_discrete(discrete.cpu().numpy(), where="maze step")
-            space.check_continuous(continuous.cpu().numpy(), where="maze step")
-        return discrete, yaw_delta
-
+        """-> discrete int64 (B,), yaw delta (B,) or None, on the maze's device."""
+        discrete, continuous = self.action_space.check_batch(discrete, continuous, self.batch_size, "maze step")
+        yaw_delta = None if continuous is None else continuous[:, 0].to(self.device)
+        return discrete.to(self.device), yaw_delta
