@@ -8,7 +8,7 @@ from worldsim.checkpoint import CheckpointError, PlayBlock, save_checkpoint
 from worldsim.cli import main
 from worldsim.data.writer import EpisodeWriter
 from worldsim.diffusion.sampler import generate_frame
-from worldsim.engine import EpisodeContext, ImageContext, WorldModelEngine
+from worldsim.engine import EpisodeContext, ImageContext, MazeContext, WorldModelEngine
 from worldsim.env.maze_world import MazeConfig, MazeWorld
 from worldsim.frames import to_model, to_uint8
 from worldsim.model import WorldModel, tiny_model_config
@@ -193,3 +193,12 @@ def test_play_command_headless_with_a_policy_on_a_checkpoint(checkpoint, tmp_pat
             "--policy", "wander", "--frames", "6", "--out", str(out)]
     assert main(argv) == 0
     assert count_video_frames(out) == 6
+
+
+def test_maze_context_checks_the_action_space_without_building_a_maze(monkeypatch):
+    from worldsim.engine import priming
+
+    monkeypatch.setattr(priming, "MazeWorld", None)  # constructing one here would fail
+    MazeContext(MazeConfig(height=16, width=16), MAZE)
+    with pytest.raises(ValueError, match="differs from the built-in maze"):
+        MazeContext(MazeConfig(height=16, width=16, continuous_yaw=False), MAZE)

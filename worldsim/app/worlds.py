@@ -1,4 +1,7 @@
-"""Choosing what to play: a ground-truth world ("maze", "gym:<id>"), a checkpoint, or both side by side."""
+"""Choosing what to play: the checkpoint (the shipped default when none is named), a model beside the maze.
+
+Ground-truth worlds ("maze", "gym:<id>") come from `worldsim.env.make_world`.
+"""
 
 from __future__ import annotations
 
@@ -11,21 +14,6 @@ from torch import Tensor
 from worldsim.world import World
 
 DEFAULT_CHECKPOINT = Path("checkpoints/default.safetensors")
-
-
-def make_ground_truth_world(world_id: str, device: str = "cpu") -> World:
-    """"maze" or "gym:<id>" (through worldsim.env.make_world once it is available)."""
-    try:
-        from worldsim.env import make_world
-    except ImportError:
-        make_world = None
-    if make_world is not None:
-        return make_world(world_id, batch_size=1, device=device)
-    if world_id != "maze":
-        raise ValueError(f"unknown world {world_id!r}: this build knows only 'maze'")
-    from worldsim.env.maze_world import MazeWorld
-
-    return MazeWorld(batch_size=1, device=device)
 
 
 def resolve_checkpoint(checkpoint: str | None, world_id: str | None) -> tuple[Path | None, str | None]:

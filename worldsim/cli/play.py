@@ -62,7 +62,7 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_world(args: argparse.Namespace) -> World:
-    from worldsim.app.worlds import SideBySideWorld, make_ground_truth_world, resolve_checkpoint
+    from worldsim.app.worlds import SideBySideWorld, resolve_checkpoint
 
     checkpoint, note = resolve_checkpoint(args.checkpoint, args.world)
     if note:
@@ -70,7 +70,9 @@ def build_world(args: argparse.Namespace) -> World:
     if checkpoint is None:
         if args.side_by_side or args.context:
             raise ValueError("--side-by-side and --context need a model (--checkpoint)")
-        return make_ground_truth_world(args.world or "maze", device="cpu")
+        from worldsim.env import make_world
+
+        return make_world(args.world or "maze", batch_size=1, device="cpu")
     from worldsim.engine import WorldModelEngine
 
     engine = WorldModelEngine.from_checkpoint(

@@ -107,20 +107,13 @@ def make_record_world(
     env_id: str, batch: int | None, device: str, height: int | None, width: int | None
 ) -> World:
     """The world at the requested resolution (gymnasium frames are resized); gymnasium worlds run one at a time."""
-    if env_id == "maze":
-        from worldsim.env.maze_world import MazeConfig, MazeWorld
-
-        batch = DEFAULT_MAZE_BATCH if batch is None else batch
-        if batch < 1:
-            raise ValueError(f"--batch must be >= 1, got {batch}")
-        return MazeWorld(MazeConfig(height=height or 64, width=width or 64), batch_size=batch, device=device)
-    if not env_id.startswith("gym:"):
-        raise ValueError(f"--env {env_id!r}: expected 'maze' or 'gym:<gymnasium id>' such as gym:ALE/Pong-v5")
-    if batch not in (None, 1):
-        raise ValueError(f"--batch {batch}: gymnasium worlds are recorded one at a time (use --batch 1)")
     from worldsim.env import make_world
 
-    return make_world(env_id, batch_size=1, device=device, height=height, width=width)
+    if batch is None:
+        batch = DEFAULT_MAZE_BATCH if env_id == "maze" else 1
+    if batch < 1:
+        raise ValueError(f"--batch must be >= 1, got {batch}")
+    return make_world(env_id, batch_size=batch, device=device, height=height, width=width)
 
 
 def _record_human(args: argparse.Namespace) -> int:

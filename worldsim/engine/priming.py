@@ -16,7 +16,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from worldsim.actions import ActionSpace
+from worldsim.actions import ActionSpace, maze_action_space
+from worldsim.env.maze_world import MazeConfig, MazeWorld
 
 
 @dataclass
@@ -42,16 +43,12 @@ def check_same_action_space(model_space: ActionSpace, other: ActionSpace, what: 
 class MazeContext:
     """The first frame of the built-in maze `seed` (seed+1, ... for the other batch elements)."""
 
-    def __init__(self, maze_config, action_space: ActionSpace) -> None:
-        from worldsim.env.maze_world import MazeWorld
-
+    def __init__(self, maze_config: MazeConfig, action_space: ActionSpace) -> None:
         self.maze_config = maze_config
         self.action_space = action_space
-        check_same_action_space(action_space, MazeWorld(maze_config).action_space, "the built-in maze")
+        check_same_action_space(action_space, maze_action_space(maze_config.continuous_yaw), "the built-in maze")
 
     def context(self, seed: int, batch_size: int) -> Context:
-        from worldsim.env.maze_world import MazeWorld
-
         frames, _ = MazeWorld(self.maze_config, batch_size=batch_size).reset(seed)
         return Context(frames[:, None].cpu(), *self.action_space.noop_batch(batch_size, 1))
 

@@ -7,7 +7,7 @@ import torch
 from worldsim.world import World
 
 GYM_PREFIX = "gym:"
-VALID_FORMS = "'maze' (the built-in maze) or 'gym:<gymnasium id>' (e.g. gym:ALE/Pong-v5)"
+VALID_FORMS = "'maze' or 'gym:<gymnasium id>' (the built-in maze, or e.g. gym:ALE/Pong-v5)"
 
 
 def make_world(
@@ -28,7 +28,7 @@ def make_world(
         return MazeWorld(MazeConfig(**sizes), batch_size=batch_size, device=device)
     if env_id.startswith(GYM_PREFIX) and len(env_id) > len(GYM_PREFIX):
         if batch_size != 1:
-            raise ValueError(f"{env_id}: gymnasium worlds run one at a time (batch_size 1), got {batch_size}")
+            raise ValueError(f"{env_id}: gymnasium worlds run one at a time (batch size 1, --batch 1), got {batch_size}")
         from worldsim.env.gym_world import GymWorld
 
         return GymWorld(env_id[len(GYM_PREFIX) :], height=height, width=width, device=device)
