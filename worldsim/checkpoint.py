@@ -7,7 +7,6 @@ One file is enough to play: `load_checkpoint` rebuilds the network from the embe
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from torch import nn
 
 from worldsim.actions import ActionSpace
 from worldsim.config import ConfigError, from_dict, to_dict
+from worldsim.data.atomic import atomic_path
 from worldsim.env.maze_world import MazeConfig
 from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS
 
@@ -97,13 +97,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, play: PlayBlock, metadat
     }
     # Clones break storage sharing (safetensors refuses shared tensors) and move weights to the CPU.
     tensors = {name: value.detach().to("cpu").contiguous().clone() for name, value in model.state_dict().items()}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
+    with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=header)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def read_checkpoint_header(path: str | Path) -> dict[str, Any]:

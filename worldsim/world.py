@@ -1,4 +1,5 @@
-"""The interface every world implements: the built-in maze, gymnasium adapters and the learned engine."""
+"""The interface every world implements (the built-in maze, gymnasium adapters, the learned engine) and the
+one every policy that drives a world implements."""
 
 from __future__ import annotations
 
@@ -26,3 +27,13 @@ class World(Protocol):
     def step(
         self, discrete: Tensor | None, continuous: Tensor | None = None
     ) -> tuple[Tensor, dict[str, Any]]: ...
+
+
+class Policy(Protocol):
+    """What drives a world without a player: the exploration policies (worldsim.env.policies), an action
+    file replayed, a driver that walks a ground-truth maze. `reset(world, seed)` after `world.reset`, then
+    `act()` once per step -> (discrete int64 (B,), continuous float (B, C)), None for the no-op."""
+
+    def reset(self, world: World, seed: int) -> None: ...
+
+    def act(self) -> tuple[Tensor | None, Tensor | None]: ...

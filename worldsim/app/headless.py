@@ -7,21 +7,13 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from worldsim.app.video import VideoFileWriter
-from worldsim.world import World
-
-
-class ActionSource(Protocol):
-    """What drives a headless session: the exploration policies of worldsim.env.policies fit this."""
-
-    def reset(self, world: World, seed: int) -> None: ...
-
-    def act(self) -> tuple[Any, Any]: ...
+from worldsim.env.maze_world import MazeConfig, MazeWorld
+from worldsim.world import Policy, World
 
 
 class ActionSequence:
@@ -84,18 +76,16 @@ class ShadowMazeDriver:
     """A map-reading maze policy for a learned world: the policy walks a ground-truth maze built from the
     same seed as the model's first frame, and its actions go to the model too."""
 
-    def __init__(self, policy: ActionSource, maze_config: Any) -> None:
+    def __init__(self, policy: Policy, maze_config: MazeConfig) -> None:
         self.policy, self.maze_config = policy, maze_config
-        self.maze: Any = None
+        self.maze: MazeWorld | None = None
 
     def reset(self, world: World, seed: int) -> None:
-        from worldsim.env.maze_world import MazeWorld
-
         self.maze = MazeWorld(self.maze_config, batch_size=world.batch_size)
         self.maze.reset(seed)
         self.policy.reset(self.maze, seed)
 
-    def act(self) -> tuple[Any, Any]:
+    def act(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         discrete, continuous = self.policy.act()
         self.maze.step(discrete, continuous)
         return discrete, continuous
@@ -104,20 +94,19 @@ class ShadowMazeDriver:
 class _PolicyOnGroundTruth:
     """Side by side: the policy reads the ground-truth maze on the left, which the shared step moves."""
 
-    def __init__(self, policy: ActionSource, maze: World) -> None:
+    def __init__(self, policy: Policy, maze: World) -> None:
         self.policy, self.maze = policy, maze
 
     def reset(self, world: World, seed: int) -> None:
         self.policy.reset(self.maze, seed)
 
-    def act(self) -> tuple[Any, Any]:
+    def act(self) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         return self.policy.act()
 
 
-def policy_driver(policy: ActionSource, world: World) -> ActionSource:
+def policy_driver(policy: Policy, world: World) -> Policy:
     """Let a maze policy drive `world`, which may be a learned model started from a built-in maze."""
     from worldsim.engine.priming import MazeContext
-    from worldsim.env.maze_world import MazeWorld
 
     left = getattr(world, "left", None)
     if isinstance(left, MazeWorld):
@@ -129,7 +118,7 @@ def policy_driver(policy: ActionSource, world: World) -> ActionSource:
 
 
 def run_headless(
-    world: World, driver: ActionSource, frames: int, seed: int, out: Path | None, fps: int = 30
+    world: World, driver: Policy, frames: int, seed: int, out: Path | None, fps: int = 30
 ) -> HeadlessResult:
     """`frames` frames of batch element 0 (the reset frame, then frames-1 steps) into the MP4 `out`."""
     if frames < 1:

@@ -8,6 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from worldsim.data.atomic import temp_path
+
 FOURCC = "mp4v"
 
 
@@ -22,7 +24,7 @@ class VideoFileWriter:
             raise ValueError(f"{self.path}: fps must be positive, got {fps}")
         self.fps = float(fps)
         # OpenCV picks the container from the extension, so the temp name keeps ".mp4".
-        self.temp_path = self.path.with_name(f".{self.path.stem}.tmp-{os.getpid()}.mp4")
+        self.temp_path = temp_path(self.path, keep_suffix=True)
         self._writer: cv2.VideoWriter | None = None
         self._shape: tuple[int, ...] | None = None
         self.frames_written = 0

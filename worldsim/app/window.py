@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pygame
 
+from worldsim.data.atomic import atomic_path
+
 HUD_HEIGHT = 40  # pixels of the status bar under the frame (two lines of text)
 WINDOWLESS_DRIVERS = ("dummy", "offscreen")
 
@@ -73,12 +75,9 @@ class Window:
 
     def save_screenshot(self, folder: Path, name: str) -> Path:
         """The whole window as `folder/name.png` (temp name, then rename)."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{name}.png"
-        temp = folder / f".{name}.tmp-{os.getpid()}.png"  # pygame picks the format from the extension
-        pygame.image.save(self.surface, str(temp))
-        os.replace(temp, path)
+        path = Path(folder) / f"{name}.png"
+        with atomic_path(path, keep_suffix=True) as temp:  # pygame picks the format from the extension
+            pygame.image.save(self.surface, str(temp))
         return path
 
     def close(self) -> None:

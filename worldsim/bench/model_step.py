@@ -15,6 +15,8 @@ from pathlib import Path
 import torch
 
 from worldsim.config import from_dict, to_dict
+from worldsim.data.atomic import write_text_atomic
+from worldsim.device import resolve_device
 from worldsim.model import ModelConfig, WorldModel, count_parameters, estimate_step_flops
 
 CPU_TARGET_FPS = 5.0
@@ -99,7 +101,7 @@ def run(config: ModelConfig, device: torch.device, batch: int, dtype: torch.dtyp
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cuda or cpu")
     parser.add_argument("--dtype", choices=["float32", "bfloat16"], default=None, help="default: bf16 on CUDA, fp32 on CPU")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--warmup", type=int, default=None)
@@ -107,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="ModelConfig overrides, e.g. width=128")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
     dtype = getattr(torch, args.dtype or ("bfloat16" if device.type == "cuda" else "float32"))
     overrides = {k: json.loads(v) if v[:1] in "[{0123456789-" else v for k, v in (s.split("=", 1) for s in args.set)}
     config = from_dict(ModelConfig, {**to_dict(ModelConfig()), **overrides})
@@ -116,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
-        args.out.write_text(text + "\n")
+        write_text_atomic(args.out, text + "\n")
 
 
 if __name__ == "__main__":

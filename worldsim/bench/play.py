@@ -21,8 +21,9 @@ import torch
 
 from worldsim.actions import maze_action_space
 from worldsim.config import load_config, to_dict
-from worldsim.data.atomic import write_json_atomic
-from worldsim.engine.engine import WorldModelEngine, resolve_device
+from worldsim.data.atomic import atomic_path, write_json_atomic
+from worldsim.device import resolve_device
+from worldsim.engine.engine import WorldModelEngine
 from worldsim.engine.priming import MazeContext
 from worldsim.env.maze_world import MazeConfig
 from worldsim.model import ModelConfig, WorldModel, count_parameters
@@ -113,10 +114,9 @@ def plot(results: list[dict], device: torch.device, path: Path) -> None:
         axis.legend()
     figure.suptitle(f"worldsim play: {results[0]['device']}, {results[0]['steps']} denoising steps")
     figure.tight_layout()
-    temp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    figure.savefig(temp, dpi=120)
+    with atomic_path(path, keep_suffix=True) as temp:
+        figure.savefig(temp, dpi=120)
     plt.close(figure)
-    os.replace(temp, path)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,7 +12,6 @@ batched on one GPU.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -21,6 +20,8 @@ from typing import Any
 
 import torch
 
+from worldsim.data.atomic import write_json_atomic
+from worldsim.device import resolve_device
 from worldsim.env.maze_world import MazeConfig, MazeWorld
 
 TARGET_SINGLE_CPU_FPS = 1_000
@@ -110,7 +111,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="worldsim bench render", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device of the batched runs")
+    parser.add_argument("--device", default="cpu", help="device of the batched runs: cpu, cuda or auto")
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.json", help="where to write the results")
     parser.add_argument(
         "--batches", type=int, nargs="+", default=list(DEFAULT_BATCHES), help="batch sizes (default: %(default)s)"
@@ -119,8 +120,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps before each measurement")
     parser.add_argument("--seconds", type=float, default=2.0, help="minimum timed seconds per measurement")
     args = parser.parse_args(argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda: no CUDA device is available")
+    try:
+        args.device = resolve_device(args.device)
+    except ValueError as error:
+        parser.error(f"--device: {error}")
     if any(batch < 1 for batch in args.batches):
         parser.error(f"--batches must all be >= 1, got {args.batches}")
     if args.seconds <= 0 or args.warmup < 0:
@@ -130,9 +133,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    result = run_benchmark(torch.device(args.device), args.batches, args.size, args.warmup, args.seconds)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    result = run_benchmark(args.device, args.batches, args.size, args.warmup, args.seconds)
+    write_json_atomic(args.out, result)
     single = result["single_world_one_cpu_thread"]["frames_per_s"]
     print(f"one world, one CPU thread: {single:,.0f} frames/s (target {TARGET_SINGLE_CPU_FPS:,})")
     for entry in result["batched"]:

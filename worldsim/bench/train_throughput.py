@@ -30,12 +30,14 @@ from torch.nn.parallel import DistributedDataParallel
 
 from worldsim.bench.train_scaling import combine, sum_over_ranks, torchrun_throughput
 from worldsim.config import load_config, to_dict
+from worldsim.data.atomic import write_text_atomic
+from worldsim.device import resolve_device
 from worldsim.diffusion.rectified_flow import flow_matching_loss
 from worldsim.model import WorldModel, count_parameters, estimate_step_flops
 from worldsim.train.activation_checkpointing import enable_activation_checkpointing
 from worldsim.train.clip_sources import make_clip_source
 from worldsim.train.config import TrainConfig
-from worldsim.train.distributed import ProcessInfo, init_processes, resolve_device, shutdown
+from worldsim.train.distributed import ProcessInfo, init_processes, shutdown
 from worldsim.train.setup import make_optimizer, resolve_precision
 
 # Dense bf16 tensor-core peaks (vendor datasheets, SXM parts), used when --peak-tflops is not given.
@@ -184,9 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
-        tmp = args.out.with_name(f".{args.out.name}.tmp-{os.getpid()}")
-        tmp.write_text(text + "\n")
-        os.replace(tmp, args.out)
+        write_text_atomic(args.out, text + "\n")
     return 0
 
 

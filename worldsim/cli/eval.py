@@ -65,7 +65,7 @@ def _register_compare(tests: argparse._SubParsersAction) -> None:
 
 def _run_compare(args: argparse.Namespace) -> int:
     from worldsim.data.atomic import write_json_atomic
-    from worldsim.engine.engine import resolve_device
+    from worldsim.device import resolve_device
     from worldsim.eval.compare import CompareSettings, compare_checkpoints
 
     settings = CompareSettings(clips=args.clips, context=args.context, rollout=args.rollout, skip=args.skip,
@@ -103,7 +103,7 @@ def _register_memory(tests: argparse._SubParsersAction) -> None:
 
 
 def _run_memory(args: argparse.Namespace) -> int:
-    from worldsim.engine.engine import resolve_device
+    from worldsim.device import resolve_device
     from worldsim.eval.memory import MemorySettings, run_memory_benchmark
     from worldsim.eval.memory_report import write_report
 

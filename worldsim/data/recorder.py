@@ -4,7 +4,7 @@ episode is published atomically (see writer.py), so an interrupted run keeps eve
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from torch import Tensor
@@ -12,15 +12,7 @@ from tqdm import tqdm
 
 from worldsim.data.dataset import check_can_append
 from worldsim.data.writer import EpisodeWriter
-from worldsim.world import World
-
-
-class Policy(Protocol):
-    """worldsim.env.policies: `reset(world, seed)` once per round, then `act()` once per step."""
-
-    def reset(self, world: World, seed: int) -> None: ...
-
-    def act(self) -> tuple[Tensor | None, Tensor | None]: ...
+from worldsim.world import Policy, World
 
 
 def record_policy_episodes(

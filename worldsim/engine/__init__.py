@@ -1,6 +1,6 @@
 """A trained checkpoint as a `World`: reset / step(action) -> frame, eager or replayed as a CUDA graph."""
 
-from worldsim.engine.engine import WorldModelEngine, resolve_device
+from worldsim.engine.engine import WorldModelEngine
 from worldsim.engine.priming import EpisodeContext, ImageContext, MazeContext
 
-__all__ = ["EpisodeContext", "ImageContext", "MazeContext", "WorldModelEngine", "resolve_device"]
+__all__ = ["EpisodeContext", "ImageContext", "MazeContext", "WorldModelEngine"]

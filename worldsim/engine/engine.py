@@ -16,22 +16,13 @@ from torch import Tensor, nn
 
 from worldsim.actions import ActionSpace
 from worldsim.checkpoint import load_checkpoint
+from worldsim.device import resolve_device
 from worldsim.diffusion.sampler import generate_frame
 from worldsim.engine.cuda_graph import GraphedFrameGenerator, graph_capturable
 from worldsim.engine.priming import ContextSource, MazeContext
 from worldsim.frames import to_model, to_uint8
 from worldsim.model.state import ModelState
 from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS, play_steps
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """"auto" -> CUDA when present, else CPU."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device}: CUDA is not available on this machine (use --device cpu)")
-    return device
 
 
 class WorldModelEngine:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from worldsim.data.atomic import write_json_atomic
+from worldsim.data.atomic import atomic_path, write_json_atomic
 from worldsim.frames import to_uint8
 
 
@@ -65,10 +64,9 @@ def _plot(result: dict[str, Any], path: Path) -> Path:
            ylabel="PSNR (dB)", xscale="symlog")
     ax.legend(fontsize=7)
     figure.tight_layout()
-    temp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.png")
-    figure.savefig(temp, dpi=110)
+    with atomic_path(path, keep_suffix=True) as temp:
+        figure.savefig(temp, dpi=110)
     plt.close(figure)
-    os.replace(temp, path)
     return path
 
 

@@ -12,13 +12,13 @@ ground-truth frames fed into the model state, then `rollout` more frames:
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
+from worldsim.data.atomic import atomic_path
 from worldsim.diffusion.sampler import generate_frame
 from worldsim.env.maze_world import MazeConfig, MazeWorld
 from worldsim.env.rollout import Batch, held_out_seeds, rollout_maze_clips
@@ -89,11 +89,8 @@ def write_strip(path: Path, truth: Tensor, prediction: Tensor) -> None:
 
     top = np.concatenate(list(truth.cpu().numpy()), axis=1)
     bottom = np.concatenate(list(prediction.cpu().numpy()), axis=1)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    matplotlib.image.imsave(tmp, np.concatenate([top, bottom], axis=0), format="png")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        matplotlib.image.imsave(tmp, np.concatenate([top, bottom], axis=0), format="png")
 
 
 def memory_validation_clips(maze: MazeConfig, clips: int, outbound: int, device: torch.device) -> Batch:

@@ -23,8 +23,9 @@ import sys
 from pathlib import Path
 
 from worldsim.config import load_config
+from worldsim.data.atomic import write_json_atomic
+from worldsim.device import resolve_device
 from worldsim.train.config import TrainConfig
-from worldsim.train.distributed import resolve_device
 from worldsim.train.metrics_log import read_metrics
 
 
@@ -80,7 +81,7 @@ def ddp_check(args: argparse.Namespace) -> int:
         "max_relative_difference": relative, "tolerance": tolerance, "both_fall": both_fall,
         "passed": relative < tolerance and (both_fall or not args.require_fall),
     }
-    (args.out / "ddp_check.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_json_atomic(args.out / "ddp_check.json", result)
     print(json.dumps({k: v for k, v in result.items() if not k.endswith("_losses")}, indent=2))
     return 0 if result["passed"] else 1
 

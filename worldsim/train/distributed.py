@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from worldsim.device import resolve_device
+
 
 @dataclass(frozen=True)
 class ProcessInfo:
@@ -27,15 +29,6 @@ class ProcessInfo:
     @property
     def distributed(self) -> bool:
         return self.world_size > 1
-
-
-def resolve_device(requested: str) -> torch.device:
-    """'auto' picks CUDA when present; 'cuda' without a GPU is an error, not a silent CPU run."""
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device: cuda requested but no CUDA GPU is available (use device=cpu or device=auto)")
-    if requested == "cpu" or not torch.cuda.is_available():
-        return torch.device("cpu")
-    return torch.device("cuda")
 
 
 def init_processes(requested_device: str) -> ProcessInfo:

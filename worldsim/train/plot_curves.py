@@ -9,9 +9,10 @@ the later record wins.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
+
+from worldsim.data.atomic import atomic_path
 
 PSNR_KEYS: tuple[tuple[str, str], ...] = (
     ("psnr_one_step", "one-step"), ("psnr_rollout", "rollout mean"), ("psnr_rollout_last", "rollout last frame"),
@@ -80,8 +81,6 @@ def plot(records: dict[str, dict[int, dict]], out: Path, title: str | None) -> N
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    temp = out.with_name(f".{out.stem}.tmp-{os.getpid()}.png")
-    figure.savefig(temp, dpi=120)
+    with atomic_path(out, keep_suffix=True) as temp:  # matplotlib picks the format from the extension
+        figure.savefig(temp, dpi=120)
     plt.close(figure)
-    os.replace(temp, out)

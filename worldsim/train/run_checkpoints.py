@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from worldsim.checkpoint import PlayBlock, load_checkpoint, read_checkpoint_header, save_checkpoint
+from worldsim.data.atomic import write_text_atomic
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST_FILE = "latest"
@@ -39,7 +40,7 @@ def save_run_checkpoint(
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
-    _write_text_atomic(root / LATEST_FILE, name)
+    write_text_atomic(root / LATEST_FILE, name)
     save_checkpoint(Path(run_dir) / "latest.safetensors", ema_model, play, {**info, "weights": "ema"})
     for old in sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step_"))[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
@@ -86,9 +87,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -15,6 +15,7 @@ from torch import nn
 
 from worldsim.checkpoint import load_checkpoint
 from worldsim.config import to_dict
+from worldsim.data.atomic import write_text_atomic
 from worldsim.model.config import INIT_ONLY_KEYS
 from worldsim.model.world_model import WorldModel
 from worldsim.train.config import TrainConfig
@@ -59,10 +60,7 @@ def prepare_run_dir(out: Path, resume: bool) -> None:
 
 
 def save_config(out: Path, config: TrainConfig) -> None:
-    path = Path(out) / "config.yaml"
-    tmp = path.with_name(f".config.yaml.tmp-{os.getpid()}")
-    tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
-    os.replace(tmp, path)
+    write_text_atomic(Path(out) / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
 def trainable_parameters(model: nn.Module, config: TrainConfig) -> list[tuple[str, nn.Parameter]]:
