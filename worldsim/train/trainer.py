@@ -27,7 +27,7 @@ from worldsim.train.clip_sources import make_clip_source
 from worldsim.train.config import TrainConfig, play_block, validate_train_config
 from worldsim.train.distributed import ProcessInfo, all_reduce_sum, init_processes, shutdown
 from worldsim.train.metrics_log import MetricsLog
-from worldsim.train.prefetch import PrefetchingSource
+from worldsim.train.prefetch import ClipSource, PrefetchingSource
 from worldsim.train.run_checkpoints import save_run_checkpoint
 from worldsim.train.schedules import clips_for_step, learning_rate
 from worldsim.train.setup import build_run, prepare_run_dir, resolve_precision, save_config
@@ -83,14 +83,42 @@ def train(config: TrainConfig, out: Path, resume: bool = False, max_minutes: flo
 
 
 class _Trainer:
+    """run() = set-up, then a flat loop of one optimizer step + log/validate/checkpoint, then the last save."""
+
     def __init__(self, config: TrainConfig, out: Path, info: ProcessInfo, autocast_dtype: torch.dtype | None):
         self.config, self.out, self.info, self.autocast_dtype = config, out, info, autocast_dtype
         self.stop_reason: str | None = None
+        self.source: ClipSource | None = None
+        self.log: MetricsLog | None = None
+        self.bar: tqdm | None = None
 
     def run(self, resume: bool, max_minutes: float | None, stop_at_step: int | None, show_progress: bool) -> TrainResult:
+        previous_handlers: dict = {}
+        try:
+            self._set_up(resume, show_progress)
+            deadline = None if max_minutes is None else time.monotonic() + 60.0 * max_minutes
+            previous_handlers = self._install_signal_handlers()
+            result = TrainResult(self.step, "finished")
+            if self.info.is_main and self.config.logging.validate_at_start and self.step == 0:
+                self._validate()  # the curve's first point: the starting weights
+            self.window_start, self.window_frames = time.perf_counter(), 0  # frames/s since the last log record
+            while self.step < self.config.schedule.max_steps and not self._stopping(deadline, stop_at_step):
+                values = self._train_step()
+                result.losses.append(float("nan") if values["skipped"] else values["loss"])
+                self._log_validate_checkpoint(values, result)
+            result.stop_reason, result.step = self.stop_reason or "finished", self.step
+            result.checkpoint = self._checkpoint()
+            if self.info.is_main and self.stop_reason and show_progress:
+                tqdm.write(f"stopped at step {self.step} ({self.stop_reason}); checkpoint saved to {result.checkpoint}")
+            return result
+        finally:
+            self._close(previous_handlers)
+
+    def _set_up(self, resume: bool, show_progress: bool) -> None:
+        """Model, optimizer and EMA (fresh, init_from or resumed), the clip source, wrappers, logs."""
         config, info = self.config, self.info
         run = build_run(config, self.out, resume, info.device)
-        self.model, self.ema, self.optimizer = run.model, run.ema, run.optimizer
+        self.model, self.ema, self.optimizer, self.step = run.model, run.ema, run.optimizer, run.step
         df = config.direct_forcing
         clip_length = config.data.clip_length
         source_length = trajectory_length(clip_length, df.context_frames, df.clips_max) if df.enabled else clip_length
@@ -98,10 +126,10 @@ class _Trainer:
         if config.data.prefetch_batches > 0:
             self.source = PrefetchingSource(self.source, info.device, config.data.prefetch_batches)
         self._check_actions()
-        bad_steps = 0
+        self.bad_steps = 0  # consecutive steps with a non-finite loss or gradient
         if run.train_state is not None:
             self.source.load_state_dict(run.train_state["data"])
-            bad_steps = int(run.train_state.get("bad_steps", 0))
+            self.bad_steps = int(run.train_state.get("bad_steps", 0))
         if config.activation_checkpointing:
             enable_activation_checkpointing(self.model)
         trained: nn.Module = self.model
@@ -116,74 +144,69 @@ class _Trainer:
         if info.is_main:
             save_config(self.out, config)
         self.validation_data = self.memory_data = None
-        step, result = run.step, TrainResult(run.step, "finished")
-        deadline = None if max_minutes is None else time.monotonic() + 60.0 * max_minutes
-        previous_handlers = self._install_signal_handlers()
-        bar = tqdm(total=config.schedule.max_steps, initial=step, disable=not (info.is_main and show_progress),
-                   dynamic_ncols=True, desc="train")
-        if info.is_main and config.logging.validate_at_start and step == 0:
-            self._validate(0)  # the curve's first point: the starting weights
-        window_start, window_frames = time.perf_counter(), 0
-        try:
-            while step < config.schedule.max_steps:
-                if stop_at_step is not None and step >= stop_at_step:
-                    self.stop_reason = "stop_at_step"
-                if deadline is not None and time.monotonic() >= deadline:
-                    self.stop_reason = self.stop_reason or "max_minutes"
-                if self._agreed_stop():
-                    break
-                lr = learning_rate(step, config.optim, config.schedule)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr
-                generator = _sample_generators(config.seed, step, info, config.data.batch_size)
-                loss, grad_norm, frames = self._train_step(step, generator)
-                finite = math.isfinite(loss) and math.isfinite(grad_norm)
-                if finite:
-                    self.optimizer.step()
-                    self.ema.update(self.model)
-                    bad_steps = 0
-                else:
-                    bad_steps += 1
-                    tqdm.write(f"step {step}: non-finite loss/gradient (loss={loss}, grad_norm={grad_norm}); "
-                               f"step skipped ({bad_steps} in a row)")
-                self.optimizer.zero_grad(set_to_none=True)
-                result.losses.append(loss if finite else float("nan"))
-                step += 1
-                window_frames += frames * info.world_size
-                if bad_steps >= config.schedule.max_bad_steps:
-                    raise TrainingAborted(
-                        f"{bad_steps} consecutive steps had a NaN/inf loss or gradient (last at step {step - 1}); "
-                        f"lower optim.lr or check the data. The last good checkpoint is under {self.out}/checkpoints"
-                    )
-                bar.update(1)
-                if step % config.logging.log_every == 0 or step == 1:
-                    elapsed = time.perf_counter() - window_start
-                    fps = window_frames / max(elapsed, 1e-9)
-                    self.log.write(step, {"loss": loss, "lr": lr, "grad_norm": grad_norm, "frames_per_s": fps,
-                                          "skipped": float(not finite)})
-                    bar.set_postfix(loss=f"{loss:.4f}", lr=f"{lr:.2e}", fps=f"{fps:.0f}")
-                    window_start, window_frames = time.perf_counter(), 0
-                if info.is_main and step % config.logging.validate_every == 0:
-                    self._validate(step)
-                if step % config.logging.checkpoint_every == 0 and step < config.schedule.max_steps:
-                    result.checkpoint = self._checkpoint(step, bad_steps)
-            result.stop_reason = self.stop_reason or "finished"
-            result.step = step
-            result.checkpoint = self._checkpoint(step, bad_steps)
-            if info.is_main and self.stop_reason and show_progress:
-                tqdm.write(f"stopped at step {step} ({self.stop_reason}); checkpoint saved to {result.checkpoint}")
-            return result
-        finally:
-            if isinstance(self.source, PrefetchingSource):
-                self.source.close()
-            bar.close()
-            self.log.close()
-            for signum, handler in previous_handlers.items():
-                signal.signal(signum, handler)
+        self.bar = tqdm(total=config.schedule.max_steps, initial=self.step,
+                        disable=not (info.is_main and show_progress), dynamic_ncols=True, desc="train")
 
-    def _train_step(self, step: int, generator: SampleGenerators) -> tuple[float, float, int]:
+    def _stopping(self, deadline: float | None, stop_at_step: int | None) -> bool:
+        if stop_at_step is not None and self.step >= stop_at_step:
+            self.stop_reason = "stop_at_step"
+        if deadline is not None and time.monotonic() >= deadline:
+            self.stop_reason = self.stop_reason or "max_minutes"
+        return self._agreed_stop()
+
+    def _train_step(self) -> dict[str, float]:
+        """One optimizer step (skipped when the loss or gradient is not finite) -> its loss, lr, grad norm."""
+        config, info = self.config, self.info
+        lr = learning_rate(self.step, config.optim, config.schedule)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        generator = _sample_generators(config.seed, self.step, info, config.data.batch_size)
+        loss, grad_norm, frames = self._forward_backward(generator)
+        finite = math.isfinite(loss) and math.isfinite(grad_norm)
+        if finite:
+            self.optimizer.step()
+            self.ema.update(self.model)
+            self.bad_steps = 0
+        else:
+            self.bad_steps += 1
+            tqdm.write(f"step {self.step}: non-finite loss/gradient (loss={loss}, grad_norm={grad_norm}); "
+                       f"step skipped ({self.bad_steps} in a row)")
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        self.window_frames += frames * info.world_size
+        if self.bad_steps >= config.schedule.max_bad_steps:
+            raise TrainingAborted(
+                f"{self.bad_steps} consecutive steps had a NaN/inf loss or gradient (last at step {self.step - 1}); "
+                f"lower optim.lr or check the data. The last good checkpoint is under {self.out}/checkpoints"
+            )
+        return {"loss": loss, "lr": lr, "grad_norm": grad_norm, "skipped": float(not finite)}
+
+    def _log_validate_checkpoint(self, values: dict[str, float], result: TrainResult) -> None:
+        logging, step = self.config.logging, self.step
+        self.bar.update(1)
+        if step % logging.log_every == 0 or step == 1:
+            fps = self.window_frames / max(time.perf_counter() - self.window_start, 1e-9)
+            self.log.write(step, {**values, "frames_per_s": fps})
+            self.bar.set_postfix(loss=f"{values['loss']:.4f}", lr=f"{values['lr']:.2e}", fps=f"{fps:.0f}")
+            self.window_start, self.window_frames = time.perf_counter(), 0
+        if self.info.is_main and step % logging.validate_every == 0:
+            self._validate()
+        if step % logging.checkpoint_every == 0 and step < self.config.schedule.max_steps:
+            result.checkpoint = self._checkpoint()
+
+    def _close(self, previous_handlers: dict) -> None:
+        if isinstance(self.source, PrefetchingSource):
+            self.source.close()
+        if self.bar is not None:
+            self.bar.close()
+        if self.log is not None:
+            self.log.close()
+        for signum, handler in previous_handlers.items():
+            signal.signal(signum, handler)
+
+    def _forward_backward(self, generator: SampleGenerators) -> tuple[float, float, int]:
         """Forward + backward of one optimizer step -> (loss, grad norm, frames trained on)."""
-        config = self.config
+        config, step = self.config, self.step
         batch = self.source.next_batch()
         clean = to_model(batch["frames"])
         discrete = batch["discrete"] if config.model.num_discrete_actions else None
@@ -231,8 +254,8 @@ class _Trainer:
                 f"model.num_discrete_actions={space.num_discrete} model.num_continuous_actions={space.num_continuous}"
             )
 
-    def _validate(self, step: int) -> None:
-        config, logging = self.config, self.config.logging
+    def _validate(self) -> None:
+        config, logging, step = self.config, self.config.logging, self.step
         if config.data.source != "maze" or logging.validation_clips < 1:
             return
         if self.validation_data is None:
@@ -250,12 +273,13 @@ class _Trainer:
         self.log.write(step, metrics, kind="validation")
         tqdm.write(f"step {step} validation: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
 
-    def _checkpoint(self, step: int, bad_steps: int) -> Path | None:
+    def _checkpoint(self) -> Path | None:
         if not self.info.is_main:
             return None
+        step = self.step
         train_state = {
             "step": step, "optimizer": self.optimizer.state_dict(), "ema": self.ema.state_dict(),
-            "data": self.source.state_dict(), "bad_steps": bad_steps, "world_size": self.info.world_size,
+            "data": self.source.state_dict(), "bad_steps": self.bad_steps, "world_size": self.info.world_size,
         }
         metadata = {"train_config": to_dict(self.config)}
         return save_run_checkpoint(self.out, step, self.model, self.ema.shadow,
