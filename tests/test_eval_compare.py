@@ -53,7 +53,7 @@ def test_eval_compares_checkpoints_on_the_same_clips(tmp_path: Path) -> None:
 
     model, _, _ = load_checkpoint(first)
     clips = validation_clips(MazeConfig(height=16, width=16), 2, 5, torch.device("cpu"))
-    expected = validate(model, clips, 2, 3, 1)
+    expected = validate(model, clips, 2, 3, 1, action_space=maze_action_space())
     assert results[0]["psnr_rollout"] == pytest.approx(expected["psnr_rollout"])
     assert not list(out.parent.glob(".*tmp*"))
 
@@ -67,7 +67,8 @@ def test_skip_lets_a_shorter_context_predict_the_same_frames(tmp_path: Path) -> 
 
     model, _, _ = load_checkpoint(checkpoint)
     clips = validation_clips(MazeConfig(height=16, width=16), 2, 5, torch.device("cpu"))
-    expected = validate(model, {key: value[:, 1:] for key, value in clips.items()}, 1, 3, 1)
+    expected = validate(model, {key: value[:, 1:] for key, value in clips.items()}, 1, 3, 1,
+                        action_space=maze_action_space())
     result = json.loads(short.read_text())["results"][0]
     assert result["psnr_rollout"] == pytest.approx(expected["psnr_rollout"])
     assert result["psnr_rollout"] != json.loads(long.read_text())["results"][0]["psnr_rollout"]

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import torch
 from torch import Tensor, nn
 
+from worldsim.actions import MAZE_DISCRETE_ACTIONS, ActionSpace, maze_action_space
 from worldsim.env.maze_world import MazeConfig
 from worldsim.eval.validation import validate, validation_clips
 
@@ -38,7 +39,7 @@ def test_still_psnr_scores_no_op_generations_against_the_last_context_frame() ->
     clips = validation_clips(MazeConfig(height=size, width=size), 2, context + rollout, torch.device("cpu"))
     model = LastFrameModel(size)
 
-    metrics = validate(model, clips, context, rollout, steps=2)
+    metrics = validate(model, clips, context, rollout, steps=2, action_space=maze_action_space())
 
     # Copying the last frame is perfect when standing still (PSNR at its 1e-10 MSE floor, 106 dB) ...
     assert metrics["psnr_still"] > 100
@@ -48,3 +49,14 @@ def test_still_psnr_scores_no_op_generations_against_the_last_context_frame() ->
     assert len(model.generation_actions) == 3 * rollout
     assert all(bool((actions == 0).all()) for actions in model.generation_actions[-rollout:])
     assert any(bool((actions != 0).any()) for actions in model.generation_actions[:rollout])
+
+
+def test_still_uses_the_action_spaces_no_op_not_zero() -> None:
+    size, context, rollout = 16, 1, 2
+    clips = validation_clips(MazeConfig(height=size, width=size), 2, context + rollout, torch.device("cpu"))
+    model = LastFrameModel(size)
+    space = ActionSpace(discrete=MAZE_DISCRETE_ACTIONS, continuous=("yaw_delta_rad",), continuous_bound=0.25, noop=3)
+
+    validate(model, clips, context, rollout, steps=1, action_space=space)
+
+    assert all(actions.tolist() == [3, 3] for actions in model.generation_actions[-rollout:])

@@ -45,8 +45,8 @@ def drive(world: MazeWorld, first_frames: Tensor, act: Callable[[], tuple[Tensor
     space, batch, device = world.action_space, world.batch_size, world.device
     poses = [world.pose.clone()]
     all_frames = [first_frames]
-    discrete = [torch.full((batch,), space.noop, dtype=torch.long, device=device)]
-    continuous = [torch.zeros(batch, space.num_continuous, device=device)]
+    discrete = [space.noop_batch(batch, device=device)[0]]
+    continuous = [torch.zeros(batch, space.num_continuous, device=device)]  # (B, 0) without mouse-look
     for _ in range(steps):
         action_d, action_c = act()
         if action_c is None:

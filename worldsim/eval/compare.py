@@ -37,7 +37,8 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
             raise ValueError(f"eval: {path} was trained on a different maze or action space than {reference[0]} "
                              f"({maze} vs {reference[1]}); compare them separately")
         for level in s.commit_noise:
-            metrics = validate(model, data, s.context, s.rollout, s.steps, commit_noise_level=level)
+            metrics = validate(model, data, s.context, s.rollout, s.steps, commit_noise_level=level,
+                               action_space=play.action_space)
             results.append({"checkpoint": str(path), "step": metadata.get("step"), "commit_noise_level": level,
                             **metrics})
             print(f"{path}  step {metadata.get('step')}  commit {level:.2f}  one-step {metrics['psnr_one_step']:.2f}"

@@ -5,8 +5,8 @@ ground-truth frames fed into the model state, then `rollout` more frames:
 - one-step: each of those frames is generated from the ground-truth past (state copied, then the true
   frame committed), so only one frame's error counts;
 - rollout: the frames are generated one after another from the model's own past and the true actions;
-- still: as many frames generated with the no-op (discrete 0, the maze's no-op; zero yaw), whose truth
-  is the last context frame: in a static world a model that stands still must keep showing it.
+- still: as many frames generated with the action space's no-op (zero yaw), whose truth is the last
+  context frame: in a static world a model that stands still must keep showing it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from worldsim.actions import ActionSpace
 from worldsim.data.atomic import atomic_path
 from worldsim.diffusion.sampler import generate_frame
 from worldsim.env.maze_world import MazeConfig, MazeWorld
@@ -36,7 +37,7 @@ def validation_clips(maze: MazeConfig, clips: int, length: int, device: torch.de
 @torch.no_grad()
 def validate(
     model: nn.Module, data: Batch, context: int, rollout: int, steps: int, sample_path: Path | None = None,
-    seed: int = 0, commit_noise_level: float = 1.0,
+    seed: int = 0, commit_noise_level: float = 1.0, *, action_space: ActionSpace,
 ) -> dict[str, float]:
     """Metrics of `model` (eval mode) on `data` (frames uint8 (B, context+rollout, H, W, 3) + actions).
 
@@ -69,7 +70,8 @@ def validate(
         generated.append(generate_frame(model, rollout_state, *act(f), steps, generator, commit_noise_level))
     generated_frames = torch.stack(generated, 1)
     rollout_psnr = psnr(generated_frames, frames[:, context:])  # (B, rollout)
-    noop = torch.zeros_like(discrete[:, 0]), torch.zeros_like(continuous[:, 0]) if use_continuous else None
+    noop_discrete, noop_continuous = action_space.noop_batch(batch, device=device)
+    noop = noop_discrete, noop_continuous if use_continuous else None
     still = [psnr(generate_frame(model, still_state, *noop, steps, generator, commit_noise_level),
                   frames[:, context - 1]) for _ in range(rollout)]
     if sample_path is not None:

@@ -263,7 +263,8 @@ class _Trainer:
             self.validation_data = validation_clips(config.data.maze, logging.validation_clips, length, self.info.device)
         metrics = validate(self.ema.shadow, self.validation_data, logging.validation_context,
                            logging.validation_rollout, logging.sampling_steps,
-                           self.out / "samples" / f"step_{step:08d}.png", seed=config.seed)
+                           self.out / "samples" / f"step_{step:08d}.png", seed=config.seed,
+                           action_space=self.source.action_space)
         if logging.memory_outbound > 0:
             if self.memory_data is None:
                 self.memory_data = memory_validation_clips(config.data.maze, logging.validation_clips,
