@@ -20,8 +20,7 @@ from typing import Any, Protocol
 import torch
 
 from worldsim.actions import ActionSpace
-
-Batch = dict[str, torch.Tensor]
+from worldsim.env.rollout import Batch
 
 
 class ClipSource(Protocol):
