@@ -2,9 +2,9 @@ import json
 
 import numpy as np
 import pytest
+from decoded_video import count_video_frames
 
 from worldsim.app.headless import load_actions, run_headless
-from worldsim.app.video import count_video_frames
 from worldsim.cli import main
 from worldsim.env.maze_world import MazeConfig, MazeWorld
 

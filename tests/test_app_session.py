@@ -90,7 +90,7 @@ def test_recording_writes_a_checked_episode_and_video(session, tmp_path):
     assert (episode.discrete[1:] == episode.action_space.discrete.index("forward")).all()
     np.testing.assert_array_equal(episode.frames[-1], session.frame)
     assert check_dataset(tmp_path / "rec", progress=False).ok
-    from worldsim.app.video import count_video_frames
+    from decoded_video import count_video_frames
 
     assert count_video_frames(session.saved_videos[0]) == 6
 

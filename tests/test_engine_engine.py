@@ -144,7 +144,7 @@ def test_side_by_side_steps_truth_and_model_with_the_same_actions(checkpoint):
 
 
 def test_play_command_headless_on_a_checkpoint(checkpoint, tmp_path):
-    from worldsim.app.video import count_video_frames
+    from decoded_video import count_video_frames
 
     actions_file = tmp_path / "a.npy"
     np.save(actions_file, np.array([0, 1, 1, 3, 1], dtype=np.int64))
@@ -186,7 +186,7 @@ def test_maze_policies_drive_a_model_through_its_ground_truth_maze(checkpoint, s
 
 
 def test_play_command_headless_with_a_policy_on_a_checkpoint(checkpoint, tmp_path):
-    from worldsim.app.video import count_video_frames
+    from decoded_video import count_video_frames
 
     out = tmp_path / "model.mp4"
     argv = ["play", "--checkpoint", str(checkpoint), "--device", "cpu", "--steps", "1", "--headless",

@@ -62,15 +62,3 @@ class VideoFileWriter:
             self._writer = None
         self.temp_path.unlink(missing_ok=True)
 
-
-def count_video_frames(path: Path | str) -> int:
-    """Frames OpenCV decodes from `path` (0 when unreadable)."""
-    capture = cv2.VideoCapture(str(path))
-    count = 0
-    while capture.isOpened():
-        ok, _ = capture.read()
-        if not ok:
-            break
-        count += 1
-    capture.release()
-    return count

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 
 # name -> (module, help). Modules other than play take their own arguments (see `worldsim bench NAME -h`).
 FORWARDED: dict[str, tuple[str, str]] = {
@@ -28,8 +27,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     play_parser.set_defaults(func=play.run)
     _register_ddp_check(benches)
     for name, (module, help_text) in FORWARDED.items():
-        if importlib.util.find_spec(module) is None:
-            continue  # not in this build
         # prefix_chars="+": every "-x" after the name is left for the forwarded module to parse
         forwarded = benches.add_parser(name, help=help_text, add_help=False, prefix_chars="+")
         forwarded.add_argument("arguments", nargs=argparse.REMAINDER, help=f"arguments of python -m {module}")

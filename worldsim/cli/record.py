@@ -117,12 +117,8 @@ def make_record_world(
 
 
 def _record_human(args: argparse.Namespace) -> int:
-    try:
-        from worldsim.app.human_record import record_human
-    except ImportError as error:
-        raise ValueError(
-            f"--human needs the play window (worldsim.app.human_record), which is unavailable: {error}"
-        )
+    from worldsim.app.human_record import record_human
+
     world = make_record_world(
         args.env, 1 if args.batch is None else args.batch, args.device, args.height, args.width
     )
