@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU measurements of issues #2 (render, CPU/GPU agreement) and #5 (play benchmark, engine CUDA tests),
-# in one command for the device tool, each under its own time limit so that one slow part cannot sink the rest:
-#   bash scripts/gpu_measure.sh "$OUT"        (carry .whl; see docs/gpu.md)
+# in one command on a GPU server, each under its own time limit so that one slow part cannot sink the rest:
+#   bash scripts/gpu_measure.sh OUT_DIR        (.whl/ beside the checkout; see docs/gpu.md)
 set -u
 out=${1:?usage: gpu_measure.sh OUT_DIR}
 source scripts/gpu_setup.sh

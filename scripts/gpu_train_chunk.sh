@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# One resumable training chunk for the device tool (10-minute calls, 16 MiB files back), as run 2 in
-# docs/training.md was trained:
-#   bash scripts/gpu_train_chunk.sh "$OUT" MINUTES INIT CONFIG [key=value ...]     (carry .whl and INIT's folder)
-# Resumes runs/chunked when a warm machine still holds it, else starts from the weights INIT. Brings back
-# metrics.jsonl, the newest validation strip and the EMA weights split into 15 MiB parts
+# One resumable training chunk, for a GPU server whose jobs run minutes each and whose outputs must stay
+# small (files up to 16 MiB); run 2 in docs/training.md was trained this way:
+#   bash scripts/gpu_train_chunk.sh OUT MINUTES INIT CONFIG [key=value ...]   (.whl/ and INIT beside the checkout)
+# Resumes runs/chunked when the server still holds it from the previous job, else starts from the weights
+# INIT. Leaves in OUT metrics.jsonl, the newest validation strip and the EMA weights split into 15 MiB parts
 # (`cat ema.part.* > ema.safetensors` puts them together).
 set -uo pipefail
 out=${1:?usage: gpu_train_chunk.sh OUT MINUTES INIT CONFIG [key=value ...]}

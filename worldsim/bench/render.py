@@ -5,7 +5,7 @@
 
 Each measurement steps the worlds (physics + raycast, the full `MazeWorld.step`) with a fixed action
 pattern after a warm-up, under torch.inference_mode; frames/s = worlds × steps / seconds.
-Targets (docs/world.md, DESIGN.md §6): ≥ 1,000 frames/s one world on one CPU core, ≥ 100,000 frames/s
+Targets (docs/world.md): ≥ 1,000 frames/s one world on one CPU core, ≥ 100,000 frames/s
 batched on one GPU.
 """
 
