@@ -55,3 +55,18 @@ def test_memory_is_constant_over_2000_frames(checkpoint):
         engine.step(noop)
     torch.cuda.synchronize()
     assert torch.cuda.memory_allocated() == early
+
+
+def test_a_step_with_host_actions_does_not_wait_for_the_gpu(checkpoint):
+    """Actions are checked on the host and copied asynchronously: no device sync on the hot path."""
+    engine = WorldModelEngine.from_checkpoint(checkpoint, device="cuda", steps=2)
+    engine.reset(0)
+    engine.step(torch.tensor([1]), torch.zeros(1, 1))  # the first step captures the graph (which syncs)
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for action in range(3):
+            engine.step(torch.tensor([action]), torch.full((1, 1), 0.1))
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    with pytest.raises(ValueError, match="out of range"):
+        engine.step(torch.tensor([9]), torch.zeros(1, 1))

@@ -68,32 +68,31 @@ class ActionSpace:
         have comes back None. Values are checked where they are: free on the CPU, one host sync on a GPU.
         Raises ValueError naming the culprit."""
         device = next((x.device for x in (discrete, continuous) if isinstance(x, Tensor)), torch.device("cpu"))
-        noop_discrete, noop_continuous = self.noop_batch(batch, device=device)
-        if discrete is not None and not self.num_discrete:
-            raise ValueError(f"{where}: this action space has no discrete actions, got {tuple(discrete.shape)}")
-        discrete = noop_discrete if discrete is None or not self.num_discrete else torch.as_tensor(discrete)
-        if discrete is not None and (discrete.shape != (batch,) or discrete.is_floating_point()
-                                     or discrete.dtype == torch.bool):
-            raise ValueError(f"{where}: discrete actions must be integers of shape ({batch},), got "
-                             f"{discrete.dtype} {tuple(discrete.shape)}")
+        bad = torch.zeros((), dtype=torch.bool, device=device)
+        if discrete is not None:
+            if not self.num_discrete:
+                raise ValueError(f"{where}: this action space has no discrete actions, got {tuple(discrete.shape)}")
+            discrete = torch.as_tensor(discrete)
+            if discrete.shape != (batch,) or discrete.is_floating_point() or discrete.dtype == torch.bool:
+                raise ValueError(f"{where}: discrete actions must be integers of shape ({batch},), got "
+                                 f"{discrete.dtype} {tuple(discrete.shape)}")
+            bad = bad | ((discrete < 0) | (discrete >= self.num_discrete)).any()
         if continuous is not None:
             continuous = torch.as_tensor(continuous, dtype=torch.float32)
             if continuous.shape != (batch, self.num_continuous):
                 raise ValueError(f"{where}: continuous actions need shape ({batch}, {self.num_continuous}) "
                                  f"({', '.join(self.continuous) or 'none'}), got {tuple(continuous.shape)}")
-        continuous = noop_continuous if continuous is None or not self.num_continuous else continuous
-        bad = torch.zeros((), dtype=torch.bool, device=device)
-        if discrete is not None:
-            bad = bad | ((discrete < 0) | (discrete >= self.num_discrete)).any()
-        if continuous is not None:
             bad = bad | ~torch.isfinite(continuous).all()
         if bool(bad):  # the messages come from the numpy checks
             if discrete is not None:
                 self.check_discrete(discrete.cpu().numpy(), where)
             self.check_continuous(continuous.cpu().numpy(), where)
-        if continuous is not None:
-            continuous = continuous.clamp(-self.continuous_bound, self.continuous_bound)
-        return None if discrete is None else discrete.long(), continuous
+        noop_discrete, noop_continuous = self.noop_batch(batch, device=device)
+        discrete = noop_discrete if discrete is None else discrete.long()
+        if not self.num_continuous:
+            return discrete, None
+        return discrete, noop_continuous if continuous is None else continuous.clamp(-self.continuous_bound,
+                                                                                    self.continuous_bound)
 
     def check_discrete(self, actions: np.ndarray | int, where: str = "action") -> None:
         """Raise ValueError naming the first discrete action outside [0, num_discrete)."""

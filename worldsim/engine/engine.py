@@ -167,8 +167,18 @@ class WorldModelEngine:
             self.generator = torch.Generator(self.device).manual_seed(seed)
 
     def _checked_actions(self, discrete: Tensor | None, continuous: Tensor | None) -> tuple[Tensor | None, ...]:
+        """Checked once, where they come in (host tensors: no device sync), then sent to the device."""
         discrete, continuous = self.action_space.check_batch(discrete, continuous, self.batch_size, "engine step")
-        return tuple(None if x is None else x.to(self.device) for x in (discrete, continuous))
+        return self._upload(discrete), self._upload(continuous)
+
+    def _upload(self, actions: Tensor | None) -> Tensor | None:
+        """Host -> GPU without waiting for the frames still queued on the GPU: a plain .to() waits for the
+        stream; pinned staging memory lets the copy queue behind them like the rest of the frame."""
+        if actions is None or actions.device == self.device:
+            return actions
+        if actions.device.type == "cpu" and self.device.type == "cuda":
+            return actions.pin_memory().to(self.device, non_blocking=True)
+        return actions.to(self.device)
 
 
 def _single_seed(seed: int | Sequence[int] | None) -> int:
