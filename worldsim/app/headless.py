@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from worldsim.app.video import VideoFileWriter
+from worldsim.data.video import VideoFileWriter
 from worldsim.env.maze_world import MazeConfig, MazeWorld
 from worldsim.world import Policy, World
 

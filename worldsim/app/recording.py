@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from worldsim.actions import ActionSpace
-from worldsim.app.video import VideoFileWriter
+from worldsim.data.video import VideoFileWriter
 from worldsim.data.writer import EpisodeWriter
 
 VIDEO_FOLDER = "videos"  # <dataset>/videos/episode_<n>.mp4, beside the episodes the trainer reads

@@ -72,7 +72,7 @@ def _plot(result: dict[str, Any], path: Path) -> Path:
 
 def _video(videos: dict[str, tuple[torch.Tensor, ...]], path: Path, scale: int) -> Path:
     """One mp4: for each (checkpoint, walk), its frames as truth | whole history | window only."""
-    from worldsim.app.video import VideoFileWriter
+    from worldsim.data.video import VideoFileWriter
 
     writer = VideoFileWriter(path, fps=10)
     try:

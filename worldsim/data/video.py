@@ -1,4 +1,4 @@
-"""MP4 export of played frames (OpenCV 'mp4v': the codec opencv-python can always write)."""
+"""MP4 export of frames, played or generated (OpenCV 'mp4v': the codec opencv-python can always write)."""
 
 from __future__ import annotations
 
