@@ -71,7 +71,8 @@ class ActionSpace:
         bad = torch.zeros((), dtype=torch.bool, device=device)
         if discrete is not None:
             if not self.num_discrete:
-                raise ValueError(f"{where}: this action space has no discrete actions, got {tuple(discrete.shape)}")
+                raise ValueError(f"{where}: this action space has no discrete actions, got "
+                                 f"{tuple(discrete.shape)}")
             discrete = torch.as_tensor(discrete)
             if discrete.shape != (batch,) or discrete.is_floating_point() or discrete.dtype == torch.bool:
                 raise ValueError(f"{where}: discrete actions must be integers of shape ({batch},), got "

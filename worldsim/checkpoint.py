@@ -46,7 +46,8 @@ class PlayBlock:
         if self.maze is not None:
             return self.maze
         height, width = self.frame_size
-        return MazeConfig(height=height, width=width, continuous_yaw="yaw_delta_rad" in self.action_space.continuous)
+        mouse_look = "yaw_delta_rad" in self.action_space.continuous
+        return MazeConfig(height=height, width=width, continuous_yaw=mouse_look)
 
     def to_dict(self) -> dict[str, Any]:
         """The header's "play" entry (the action space has its own entry)."""
@@ -63,7 +64,9 @@ class PlayBlock:
         return cls(action_space, (height, width), int(data["sampling_steps"]), maze, data.get("dataset"))
 
 
-def legacy_play_block(metadata: dict[str, Any], action_space: ActionSpace, frame_size: tuple[int, int]) -> PlayBlock:
+def legacy_play_block(
+    metadata: dict[str, Any], action_space: ActionSpace, frame_size: tuple[int, int]
+) -> PlayBlock:
     """The play block of a checkpoint written before it had one, from the trainer's config in `metadata`."""
     train_config = metadata.get("train_config", {})
     steps = metadata.get("sampling_steps", train_config.get("logging", {}).get("sampling_steps"))
@@ -78,7 +81,7 @@ def legacy_play_block(metadata: dict[str, Any], action_space: ActionSpace, frame
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, play: PlayBlock, metadata: dict | None = None) -> None:
-    """Write `model`'s weights, config and play block to `path` (temp file in the same directory, then rename)."""
+    """Write `model`'s weights, config and play block to `path` (a temp file beside it, then renamed)."""
     path = Path(path)
     config = getattr(model, "config", None)
     if config is None:
@@ -161,7 +164,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
 
 def _check_play(path: Path, play: PlayBlock, frame_size: tuple[int, int]) -> None:
     if play.frame_size != frame_size:
-        raise CheckpointError(f"{path}: play block frame size {play.frame_size} differs from the model's {frame_size}")
+        raise CheckpointError(
+            f"{path}: play block frame size {play.frame_size} differs from the model's {frame_size}"
+        )
     if play.maze is not None and (play.maze.height, play.maze.width) != frame_size:
         raise CheckpointError(f"{path}: play block maze renders {play.maze.height}x{play.maze.width} frames, "
                               f"the model makes {frame_size[0]}x{frame_size[1]}")

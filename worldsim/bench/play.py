@@ -123,7 +123,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cuda or cpu")
     parser.add_argument("--frames", type=int, help=f"frames per run (default {GPU_FRAMES} on GPU, {CPU_FRAMES} on CPU)")
     parser.add_argument("--steps", type=int,
-                        help="denoising steps (default: the play default for the device, worldsim/sampling_steps.py)")
+                        help="denoising steps (default: the device's play default, worldsim/sampling_steps.py)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
     parser.add_argument("--modes", nargs="+", default=["graph", "eager"], choices=["graph", "eager"],
                         help="CUDA graph and/or eager (graph falls back to eager on CPU and for full)")
@@ -141,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     frames = args.frames or (GPU_FRAMES if device.type == "cuda" else CPU_FRAMES)
-    steps = args.steps or play_steps(device)
+    steps = play_steps(device) if args.steps is None else args.steps
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
     results, seen = [], set()
     for variant in args.variants:

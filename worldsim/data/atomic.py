@@ -38,7 +38,7 @@ def atomic_path(path: Path | str, keep_suffix: bool = False) -> Iterator[Path]:
 
 def write_text_atomic(path: Path | str, text: str) -> None:
     with atomic_path(path) as tmp:
-        Path(tmp).write_text(text)
+        tmp.write_text(text)
 
 
 def write_json_atomic(path: Path | str, data: Any) -> None:

@@ -65,7 +65,7 @@ def _record_round(
     batch_frames = _numpy(frames)  # uint8 (B, H, W, 3)
     check_can_append(out_dir, space, batch_frames.shape[1], batch_frames.shape[2])
     policy.reset(world, seeds[0])
-    noop_discrete, noop_continuous = (None if x is None else x.numpy() for x in space.noop_batch(world.batch_size))
+    noop_discrete, noop_continuous = (x if x is None else x.numpy() for x in space.noop_batch(world.batch_size))
     discrete, continuous = noop_discrete, noop_continuous
     writers: list[EpisodeWriter | None] = []
     published: list[Path] = []

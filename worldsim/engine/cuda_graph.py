@@ -1,8 +1,9 @@
 """One generated frame (all Euler steps + the commit) captured as a CUDA graph and replayed each tick.
 
 At 64×64 the model is launch-bound: eager PyTorch spends most of a frame issuing kernels (one model step
-on an H100: 18.3 ms eager, 1.7 ms replayed; benchmarks/results/model_step_h100.json). The graph reads its inputs from static buffers and writes the state
-in place (WorldModel.step commits with copy_), so a replay is exactly an eager `generate_frame` call.
+on an H100: 18.3 ms eager, 1.7 ms replayed; benchmarks/results/model_step_h100.json). The graph reads its
+inputs from static buffers and writes the state in place (WorldModel.step commits with copy_), so a replay
+is exactly an eager `generate_frame` call.
 Recipe from the PyTorch docs ("CUDA Graphs", whole-network capture): warm up on a side stream, capture,
 then copy new inputs into the static tensors before each replay. Noise comes from the default CUDA
 generator, which graphs handle (each replay advances its offset like an eager call would).

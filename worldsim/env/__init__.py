@@ -28,7 +28,7 @@ def make_world(
         return MazeWorld(MazeConfig(**sizes), batch_size=batch_size, device=device)
     if env_id.startswith(GYM_PREFIX) and len(env_id) > len(GYM_PREFIX):
         if batch_size != 1:
-            raise ValueError(f"{env_id}: gymnasium worlds run one at a time (batch size 1, --batch 1), got {batch_size}")
+            raise ValueError(f"{env_id}: gymnasium worlds run one at a time (batch_size 1), got {batch_size}")
         from worldsim.env.gym_world import GymWorld
 
         return GymWorld(env_id[len(GYM_PREFIX) :], height=height, width=width, device=device)

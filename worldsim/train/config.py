@@ -74,7 +74,7 @@ class LoggingConfig:
     validation_clips: int = 8  # held-out maze trajectories per validation
     validation_context: int = 16  # ground-truth frames before the predicted ones
     validation_rollout: int = 16  # frames generated autoregressively from the ground-truth actions
-    sampling_steps: int = DEFAULT_SAMPLING_STEPS  # Euler steps per generated frame (worldsim/sampling_steps.py: why 3)
+    sampling_steps: int = DEFAULT_SAMPLING_STEPS  # Euler steps per generated frame (why 3: sampling_steps.py)
     # also retrace held-out walks (worldsim eval memory's test) at validation: memory_gain_retrace in metrics.jsonl;
     # 0 = off, else frames walked out (half as many are generated on the way back)
     memory_outbound: int = 0
@@ -105,7 +105,8 @@ def play_block(config: TrainConfig, action_space: ActionSpace) -> PlayBlock:
     data = config.data
     return PlayBlock(
         action_space, (config.model.image_height, config.model.image_width), config.logging.sampling_steps,
-        maze=data.maze if data.source == "maze" else None, dataset=data.dataset_dir if data.source == "dataset" else None,
+        maze=data.maze if data.source == "maze" else None,
+        dataset=data.dataset_dir if data.source == "dataset" else None,
     )
 
 

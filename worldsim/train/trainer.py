@@ -109,7 +109,8 @@ class _Trainer:
             result.stop_reason, result.step = self.stop_reason or "finished", self.step
             result.checkpoint = self._checkpoint()
             if self.info.is_main and self.stop_reason and show_progress:
-                tqdm.write(f"stopped at step {self.step} ({self.stop_reason}); checkpoint saved to {result.checkpoint}")
+                tqdm.write(f"stopped at step {self.step} ({self.stop_reason}); "
+                           f"checkpoint saved to {result.checkpoint}")
             return result
         finally:
             self._close(previous_handlers)
@@ -176,7 +177,8 @@ class _Trainer:
         self.window_frames += frames * info.world_size
         if self.bad_steps >= config.schedule.max_bad_steps:
             raise TrainingAborted(
-                f"{self.bad_steps} consecutive steps had a NaN/inf loss or gradient (last at step {self.step - 1}); "
+                f"{self.bad_steps} consecutive steps had a NaN/inf loss or gradient "
+                f"(last at step {self.step - 1}); "
                 f"lower optim.lr or check the data. The last good checkpoint is under {self.out}/checkpoints"
             )
         return {"loss": loss, "lr": lr, "grad_norm": grad_norm, "skipped": float(not finite)}
