@@ -29,11 +29,12 @@ def test_memory_init_spreads_horizons_in_frames() -> None:
 
 def test_init_fresh_keeps_the_new_scan_init_and_loads_the_rest(tmp_path: Path) -> None:
     from worldsim.actions import maze_action_space
-    from worldsim.checkpoint import save_checkpoint
+    from worldsim.checkpoint import PlayBlock, save_checkpoint
 
     base = load_config(TrainConfig, TINY, [])
     old = WorldModel(base.model)
-    save_checkpoint(tmp_path / "old.safetensors", old, maze_action_space(), {"step": 1})
+    play = PlayBlock(maze_action_space(), (base.model.image_height, base.model.image_width))
+    save_checkpoint(tmp_path / "old.safetensors", old, play, {"step": 1})
     overrides = [f"init_from={tmp_path / 'old.safetensors'}", "model.ssm_memory_frames=500",
                  'init_fresh=["layers.*.ssm.dt_bias", "layers.*.ssm.A_log"]']
     config = load_config(TrainConfig, TINY, overrides)
