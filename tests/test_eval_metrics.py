@@ -11,11 +11,12 @@ from worldsim.eval.metrics import drift, psnr, sharpness, ssim
 
 
 def test_psnr_and_ssim_of_identical_and_different_frames() -> None:
-    frames = torch.rand(2, 5, 3, 16, 16) * 2 - 1
+    generator = torch.Generator().manual_seed(0)
+    frames = torch.rand(2, 5, 3, 16, 16, generator=generator) * 2 - 1
     assert ssim(frames, frames).shape == (2, 5)
     assert torch.allclose(ssim(frames, frames), torch.ones(2, 5), atol=1e-5)
-    noisy = (frames + 0.3 * torch.randn_like(frames)).clamp(-1, 1)
-    assert bool((ssim(noisy, frames) < 0.9).all())
+    noisy = (frames + 0.5 * torch.randn(frames.shape, generator=generator)).clamp(-1, 1)
+    assert bool((ssim(noisy, frames) < 0.8).all())
     assert float(psnr(frames + 0.1, frames).mean()) == pytest.approx(10 * math.log10(4 / 0.01), rel=1e-4)
 
 

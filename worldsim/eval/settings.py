@@ -35,7 +35,7 @@ class MemorySettings:
     outbound: int = 160  # retrace: frames walked out, all given as context
     back: int = 80  # retrace: frames generated on the way back (<= outbound)
     prime_extra: int = 8  # rotation: context frames beyond one full turn
-    generate: int = 32  # rotation: frames generated
+    generate: int = 24  # rotation: frames generated (less than a turn: the last true view never comes back)
     response_context: int = 16  # response: true frames before the actions
     response_steps: int = 8  # response: frames generated per action
     steps: int = DEFAULT_SAMPLING_STEPS  # Euler steps per generated frame
