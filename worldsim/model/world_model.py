@@ -127,6 +127,10 @@ class WorldModel(nn.Module):
 
 
 def _capturing() -> bool:
+    """True inside CUDA-graph capture or torch.compile tracing, where reading action values would break the
+    graph (a device sync; under compile a graph break at every forward)."""
+    if torch.compiler.is_compiling():
+        return True
     return torch.cuda.is_available() and torch.cuda.is_current_stream_capturing()
 
 
