@@ -6,6 +6,8 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 from worldsim.bench.train_throughput import main
 
 TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
@@ -39,3 +41,28 @@ def test_two_gloo_processes_report_scaling(tmp_path: Path) -> None:
     assert result["distributed"]["data_frames_per_s"] > 0
     efficiency = result["scaling_efficiency"]
     assert math.isfinite(efficiency) and efficiency > 0
+
+
+def test_profile_reports_time_shares_and_top_ops(tmp_path: Path) -> None:
+    out = tmp_path / "profile.json"
+    assert main([*FAST, "--data-batches", "0", "--profile", "1", "--out", str(out), "data.batch_size=1",
+                 "device=cpu"]) == 0
+    profile = json.loads(out.read_text())["profile"]
+    assert profile["steps"] == 1 and profile["wall_ms_per_step"] > 0
+    assert abs(sum(profile["share"].values()) - 1.0) < 0.05 or profile["share"]["idle"] == 0.0
+    categories = {row["category"] for row in profile["top"]}
+    assert "matmul" in categories  # the linear layers
+    assert len(profile["top"]) > 3
+
+
+def test_kernel_names_fall_into_their_categories() -> None:
+    from worldsim.bench.profile_summary import categorize, summarize
+
+    assert categorize("sm90_xmma_gemm_bf16bf16_bf16f32") == "matmul"
+    assert categorize("flash_fwd_kernel") == "attention"
+    assert categorize("_chunk_scan_fwd_kernel") == "scan"
+    assert categorize("multi_tensor_apply_kernel<FusedAdam>") == "optimizer"
+    assert categorize("vectorized_elementwise_kernel") == "elementwise/other"
+    summary = summarize([("gemm", 0.3), ("flash_fwd", 0.1), ("gemm", 0.2)], wall_seconds=1.0, steps=2)
+    assert summary["share"] == pytest.approx({"matmul": 0.5, "attention": 0.1, "idle": 0.4})
+    assert summary["top"][0] == {"name": "gemm", "ms_per_step": pytest.approx(250.0), "category": "matmul"}

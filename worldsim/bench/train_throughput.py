@@ -3,6 +3,7 @@
     python -m worldsim.bench.train_throughput --config configs/default.yaml --out train_throughput.json
     python -m worldsim.bench.train_throughput --config configs/tiny.yaml --steps 3 data.batch_size=1
     python -m worldsim.bench.train_throughput --config configs/default.yaml --gpus 2 --out train_throughput_2gpu.json
+    python -m worldsim.bench.train_throughput --config configs/memory.yaml --profile 3 --out profile.json
 
 Times the optimizer step on synthetic clips: forward + backward of the diffusion-forcing loss, gradient
 clipping, AdamW. Training FLOPs per frame are taken as 3x the model's analytic forward FLOPs
@@ -72,7 +73,7 @@ def measure_data(config: TrainConfig, device: torch.device, batches: int, rank: 
 
 
 def measure(config: TrainConfig, steps: int, warmup: int, data_batches: int = 3,
-            info: ProcessInfo | None = None) -> dict:
+            info: ProcessInfo | None = None, profile_steps: int = 0) -> dict:
     info = info or ProcessInfo(0, 0, 1, resolve_device(config.device))
     device = info.device
     autocast_dtype = resolve_precision(config, device)
@@ -113,6 +114,11 @@ def measure(config: TrainConfig, steps: int, warmup: int, data_batches: int = 3,
         _sync(device)
         times.append(time.perf_counter() - start)
     peak_memory = torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else None
+    profile = None
+    if profile_steps > 0:
+        from worldsim.bench.profile_summary import profile_steps as run_profile
+
+        profile = run_profile(step, profile_steps, device.type)
     data_frames_per_s = measure_data(config, device, data_batches, info.rank, info.world_size)
     seconds = statistics.median(times)
     frames_per_s = batch * length / seconds
@@ -137,6 +143,7 @@ def measure(config: TrainConfig, steps: int, warmup: int, data_batches: int = 3,
         "compile": config.compile,
         "activation_checkpointing": config.activation_checkpointing,
         "model": to_dict(m),
+        "profile": profile,
     }
     if info.distributed:
         result = sum_over_ranks(result, info)
@@ -163,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peak-tflops", type=float, default=None, help="device peak for MFU (default: known GPUs)")
     parser.add_argument("--data-batches", type=int, default=3, help="timed data-source batches (0: skip)")
     parser.add_argument("--gpus", type=int, default=1, help="N > 1: also run N processes under torchrun")
+    parser.add_argument("--profile", type=int, default=0, metavar="STEPS",
+                        help="also profile this many steps: time shares of matmul, attention, scan, optimizer, "
+                             "elementwise and idle, and the top kernels (worldsim.bench.profile_summary)")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     parser.add_argument("overrides", nargs="*", metavar="key=value")
     args = parser.parse_args(argv)
@@ -172,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     info = init_processes(config.device)
     completed = False
     try:
-        result = measure(config, args.steps, args.warmup, args.data_batches, info)
+        result = measure(config, args.steps, args.warmup, args.data_batches, info, args.profile)
         if args.peak_tflops:
             result["peak_tflops"] = args.peak_tflops * info.world_size
             result["mfu"] = result["achieved_tflops"] / result["peak_tflops"]
