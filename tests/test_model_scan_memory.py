@@ -47,3 +47,21 @@ def test_init_fresh_keeps_the_new_scan_init_and_loads_the_rest(tmp_path: Path) -
     with pytest.raises(ValueError, match="init_fresh: pattern 'nope' matches no parameter"):
         build_run(load_config(TrainConfig, TINY, [*overrides[:2], "init_fresh=[nope]"]), tmp_path / "r2", False,
                   torch.device("cpu"))
+
+
+def test_scan_horizons_on_real_frames() -> None:
+    from worldsim.env.maze_world import MazeConfig, MazeWorld
+    from worldsim.env.memory_walks import retrace_clips
+    from worldsim.eval.scan_horizons import scan_horizons
+
+    clips = retrace_clips(MazeWorld(MazeConfig(size=5, height=16, width=16), 1), [3], 6, 3, 0)
+    model = WorldModel(tiny_model_config(ssm_memory_frames=300.0, num_discrete_actions=9, num_continuous_actions=1))
+    with torch.no_grad():  # no input-dependent part of dt: the horizons are the bias's
+        for layer in model.layers:
+            layer.ssm.in_proj.weight[-layer.ssm.heads:].zero_()
+    horizons = scan_horizons(model, clips)
+    assert len(horizons) == len(model.layers)
+    for layer, measured in zip(model.layers, horizons):
+        assert measured == pytest.approx(layer.ssm.horizons().tolist(), rel=1e-4)
+    local = WorldModel(tiny_model_config(temporal="local", num_discrete_actions=9, num_continuous_actions=1))
+    assert scan_horizons(local, clips) == []

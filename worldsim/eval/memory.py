@@ -29,6 +29,7 @@ from worldsim.env.memory_walks import last_seen_gaps, retrace_clips, rotation_cl
 from worldsim.env.policies import ACTION
 from worldsim.env.rollout import Batch, drive, held_out_seeds, rollout_maze_clips
 from worldsim.eval.metrics import drift, psnr, sharpness, ssim
+from worldsim.eval.scan_horizons import scan_horizons
 from worldsim.eval.settings import TESTS, MemorySettings
 from worldsim.eval.validation import MEMORY_MAZE_OFFSET
 from worldsim.frames import to_model
@@ -180,6 +181,8 @@ def run_memory_benchmark(
         with _precision(device):
             for name, (clips, context, generate) in walks.items():
                 row[name] = score_rollouts(model, clips, context, generate, settings, window)
+            if walks:
+                row["scan_horizon_frames"] = scan_horizons(model, next(iter(walks.values()))[0])
             if "response" in tests:
                 row["response"] = action_response(model, world, seeds, settings)
         results.append(row)
@@ -200,6 +203,9 @@ def format_row(row: dict[str, Any]) -> str:
             parts.append(f"  {name}: full {r['psnr_full']:.2f} dB, window {r['psnr_window']:.2f}, "
                          f"memory gain {r['memory_gain']:+.2f}, copy-last {r['psnr_copy_last']:.2f}, "
                          f"SSIM {r['ssim_full']:.3f}, drift {r['drift_psnr']:.2f} dB")
+    if row.get("scan_horizon_frames"):
+        longest = [max(layer) for layer in row["scan_horizon_frames"]]
+        parts.append("  scan: longest head horizon per layer " + ", ".join(f"{h:.0f}" for h in longest) + " frames")
     if "response" in row:
         parts.append("  response: " + ", ".join(
             f"{k} {v['model']:.1f}/{v['truth']:.1f} = {v['ratio']:.2f}" for k, v in row["response"].items()))
