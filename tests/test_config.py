@@ -71,3 +71,35 @@ def test_bool_is_not_int():
 
 def test_exponent_without_dot_is_a_float():
     assert load_config(Outer, None, ["inner.rate=4e-4"]).inner.rate == 4e-4
+
+
+@pytest.mark.parametrize("value", [".inf", "-.inf", ".nan", "inf", "nan", "1e999"])
+def test_non_finite_numbers_are_refused(value, tmp_path):
+    with pytest.raises(ConfigError, match=r"inner\.rate.*finite"):
+        load_config(Outer, None, [f"inner.rate={value}"])
+    path = tmp_path / "c.yaml"
+    path.write_text(f"inner:\n  rate: {value}\n")
+    with pytest.raises(ConfigError, match=r"c\.yaml\.inner\.rate.*finite"):
+        load_config(Outer, path)
+
+
+def test_an_override_type_error_names_the_override_not_the_file(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text("steps: 7\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(Outer, path, ["steps=abc"])
+    assert "override steps" in str(error.value) and "tiny.yaml" not in str(error.value)
+    path.write_text("steps: abc\n")
+    with pytest.raises(ConfigError, match=r"tiny\.yaml\.steps"):
+        load_config(Outer, path, ["inner.rate=2"])
+
+
+def test_finite_float_for_command_line_options():
+    import argparse
+
+    from worldsim.config import finite_float
+
+    assert finite_float("2.5") == 2.5
+    for text in ("nan", "inf", "-inf", "abc"):
+        with pytest.raises(argparse.ArgumentTypeError, match="finite number"):
+            finite_float(text)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -50,8 +52,22 @@ def load_config(cls: type[T], path: str | Path | None = None, overrides: list[st
         key, sep, raw = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {item!r} is not of the form key=value")
-        _set_dotted(data, key.strip(), yaml.safe_load(raw))
+        key = key.strip()
+        value = yaml.safe_load(raw)
+        _set_dotted(data, key, value)
+        _coerce(_hint_at(cls, key), value, f"override {key}")  # a bad value is the override's fault, not the file's
     return from_dict(cls, data, where=str(path) if path else cls.__name__)
+
+
+def finite_float(text: str) -> float:
+    """argparse `type=` for float options: a finite number ("nan" and "inf" are refused)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
 
 
 def _merge(base: dict, new: dict, where: str, known: dict) -> None:
@@ -74,6 +90,16 @@ def _set_dotted(data: dict, key: str, value: Any) -> None:
             node[part] = value
         else:
             node = node[part]
+
+
+def _hint_at(cls: type, dotted: str) -> Any:
+    """The type hint of dataclass field `a.b.c` below `cls` (Any below a field that is not a dataclass)."""
+    hint: Any = cls
+    for part in dotted.split("."):
+        if not dataclasses.is_dataclass(hint):
+            return Any
+        hint = typing.get_type_hints(hint)[part]
+    return hint
 
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
@@ -111,12 +137,16 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
         # YAML 1.1 reads "4e-4" (no dot) as a string; accept it, reject anything that is not a number
         if isinstance(value, str):
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 raise ConfigError(f"{where}: expected a number, got {value!r}") from None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        raise ConfigError(f"{where}: expected a number, got {value!r}")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            number = float(value)
+        else:
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        if not math.isfinite(number):  # .inf / .nan would silently poison a run (e.g. optim.lr=.inf)
+            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
+        return number
     if hint in (int, str, bool) and not (isinstance(value, hint) and not (hint is int and isinstance(value, bool))):
         raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}")
     return value

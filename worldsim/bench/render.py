@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from worldsim.config import finite_float
 from worldsim.data.atomic import write_json_atomic
 from worldsim.device import resolve_device
 from worldsim.env.maze_world import MazeConfig, MazeWorld
@@ -118,7 +119,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--size", type=int, default=64, help="frame height and width in pixels (default: 64)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps before each measurement")
-    parser.add_argument("--seconds", type=float, default=2.0, help="minimum timed seconds per measurement")
+    parser.add_argument("--seconds", type=finite_float, default=2.0, help="minimum timed seconds per measurement")
     args = parser.parse_args(argv)
     try:
         args.device = resolve_device(args.device)

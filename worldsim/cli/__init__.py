@@ -25,7 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     from worldsim.cli.eval import normalize_argv
 
     parser = build_parser()
-    args = parser.parse_args(normalize_argv(sys.argv[1:] if argv is None else list(argv)))
+    args, extra = parser.parse_known_args(normalize_argv(sys.argv[1:] if argv is None else list(argv)))
+    # `train k=v --out D k2=v2`: argparse stops the override list at the first option; collect the rest
+    collect = getattr(args, "collect_positionals", None)
+    if extra:
+        if collect is None or any(item.startswith("-") for item in extra):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        getattr(args, collect).extend(extra)
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

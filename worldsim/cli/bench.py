@@ -41,6 +41,7 @@ def run_forwarded(args: argparse.Namespace) -> int:
 def _register_ddp_check(benches: argparse._SubParsersAction) -> None:
     from pathlib import Path
 
+    from worldsim.config import finite_float
     from worldsim.train import ddp_check
 
     parser = benches.add_parser("ddp-check", help="N-GPU torchrun losses vs one process with the same global batch",
@@ -48,7 +49,7 @@ def _register_ddp_check(benches: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", type=Path, default=None, help="training YAML (default: built-in defaults)")
     parser.add_argument("--gpus", type=int, default=2, help="processes of the distributed run (default 2)")
     parser.add_argument("--steps", type=int, default=50, help="training steps of each run (default 50)")
-    parser.add_argument("--tolerance", type=float, default=None,
+    parser.add_argument("--tolerance", type=finite_float, default=None,
                         help="max relative per-step loss difference (default: 1e-3 fp32, 2e-2 bf16)")
     parser.add_argument("--require-fall", action="store_true", help="also fail unless both runs' losses fall")
     parser.add_argument("--out", type=Path, required=True, help="fresh folder for both runs and ddp_check.json")

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from worldsim.config import finite_float
+
 SUBCOMMANDS = ("compare", "memory")
 MEMORY_HELP = """Does the model remember what it saw beyond its attention window? On held-out mazes:
 - retrace: walk out --outbound frames (context), then generate --back frames walking back through the same
@@ -57,7 +59,7 @@ def _register_compare(tests: argparse._SubParsersAction) -> None:
     parser.add_argument("--skip", type=int, default=0,
                         help="drop each clip's first SKIP frames, e.g. --context 1 --skip 23 predicts the same "
                              "frames as --context 24 (default 0)")
-    parser.add_argument("--commit-noise", type=float, nargs="+", default=[1.0], metavar="LEVEL",
+    parser.add_argument("--commit-noise", type=finite_float, nargs="+", default=[1.0], metavar="LEVEL",
                         help="rollout context levels to try, 1.0 = clean (default 1.0)")
     parser.add_argument("--out", type=Path, help="also write the results to this JSON file")
     parser.set_defaults(func=_run_compare)

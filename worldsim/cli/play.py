@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from worldsim.config import finite_float
 from worldsim.world import World
 
 DEFAULT_HEADLESS_FRAMES = 300
@@ -40,7 +41,7 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scale", type=int, default=8, help="window pixels per frame pixel (default 8)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cuda, cuda:1 or cpu")
     parser.add_argument("--steps", type=int, help="denoising steps per frame (default: the checkpoint's)")
-    parser.add_argument("--commit-noise", type=float, default=1.0, metavar="LEVEL",
+    parser.add_argument("--commit-noise", type=finite_float, default=1.0, metavar="LEVEL",
                         help="noise level at which generated frames enter the model's memory, an anti-drift "
                              "option (0.9-0.98; no gain measured on the shipped weights, see docs/playing.md; "
                              "default 1.0 = as generated)")

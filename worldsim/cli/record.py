@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from worldsim.config import finite_float
 from worldsim.world import World
 
 DEFAULT_MAZE_BATCH = 8
@@ -36,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--policy", default="wander", help="scripted policy: wander, revisit or random (default: wander)"
     )
     parser.add_argument(
-        "--detour-prob", type=float, default=0.0, metavar="P",
+        "--detour-prob", type=finite_float, default=0.0, metavar="P",
         help="wander/revisit: per step, start a short stand/back/strafe detour with probability P (default: 0)",
     )
     parser.add_argument("--episodes", type=int, default=4, help="number of episodes to record (default: 4)")
@@ -65,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="frame width in pixels (default: 64 for the maze, native for gymnasium worlds)")
     parser.add_argument(
         "--fps",
-        type=float,
+        type=finite_float,
         default=15.0,
         help="frame rate stored in meta.json and used by --human (default: 15)",
     )

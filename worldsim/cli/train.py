@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from worldsim.config import finite_float
+
 EPILOG = """\
 examples:
   worldsim train --config configs/tiny.yaml --out runs/tiny
@@ -28,11 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", type=Path, default=None, help="YAML training config (default: built-in defaults)")
     parser.add_argument("--out", type=Path, required=True, help="run directory (created; must be writable)")
     parser.add_argument("--resume", action="store_true", help="continue from the run directory's latest checkpoint")
-    parser.add_argument("--max-minutes", type=float, default=None,
+    parser.add_argument("--max-minutes", type=finite_float, default=None,
                         help="stop cleanly with a checkpoint after this many minutes")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs still written)")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. optim.lr=1e-4")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, collect_positionals="overrides")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -68,7 +68,7 @@ class ScheduleConfig:
 class LoggingConfig:
     log_every: int = 50  # steps between metrics.jsonl / TensorBoard records
     checkpoint_every: int = 2000
-    keep_checkpoints: int = 3  # older checkpoint directories are deleted
+    keep_checkpoints: int = 3  # older checkpoint directories are deleted; 0 keeps them all
     validate_every: int = 2000
     validate_at_start: bool = False  # also validate the starting weights (step 0), e.g. after init_from
     validation_clips: int = 8  # held-out maze trajectories per validation
@@ -125,6 +125,8 @@ def validate_train_config(config: TrainConfig) -> None:
             f"data.maze renders {data.maze.height}x{data.maze.width} frames but model expects "
             f"{model.image_height}x{model.image_width}; set data.maze.height/width or model.image_height/width"
         )
+    if data.num_workers < 0:
+        raise ValueError(f"data.num_workers must be >= 0 (0: load in the training process), got {data.num_workers}")
     if data.prefetch_batches < 0:
         raise ValueError(f"data.prefetch_batches must be >= 0, got {data.prefetch_batches}")
     if not 0.0 <= data.revisit_fraction <= 1.0:
@@ -155,6 +157,8 @@ def validate_train_config(config: TrainConfig) -> None:
         raise ValueError(f"schedule.warmup_steps must be >= 0, got {config.schedule.warmup_steps}")
     if not 0.0 <= config.optim.ema_decay < 1.0:
         raise ValueError(f"optim.ema_decay must be in [0, 1), got {config.optim.ema_decay}")
+    if config.logging.keep_checkpoints < 0:
+        raise ValueError(f"logging.keep_checkpoints must be >= 0 (0 keeps all), got {config.logging.keep_checkpoints}")
     for name in ("log_every", "checkpoint_every", "validate_every", "sampling_steps"):
         if getattr(config.logging, name) < 1:
             raise ValueError(f"logging.{name} must be >= 1, got {getattr(config.logging, name)}")

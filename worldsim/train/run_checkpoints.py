@@ -2,30 +2,47 @@
 
 Each checkpoint directory is written under a temp name and renamed, then `checkpoints/latest` (a text
 file naming it) is replaced atomically, so a kill at any moment leaves the previous checkpoint usable.
+When a step is saved again (a resumed finished run, a stop right after a periodic save) `latest` names
+the complete new copy while the old folder is deleted, and only then the final name. Temp folders of
+processes that no longer run are deleted at the next save.
 `<run>/latest.safetensors` is a copy of the newest EMA weights: the one file needed to play.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from worldsim.checkpoint import PlayBlock, load_checkpoint, read_checkpoint_header, save_checkpoint
+from worldsim.checkpoint import (
+    CheckpointError,
+    PlayBlock,
+    load_checkpoint,
+    read_checkpoint_header,
+    save_checkpoint,
+)
 from worldsim.data.atomic import write_text_atomic
 
 CHECKPOINT_DIR = "checkpoints"
 LATEST_FILE = "latest"
+STEP_DIR = re.compile(r"^step_\d{8,}$")
+TEMP_DIR = re.compile(r"^\.tmp-step_\d{8,}-(\d+)$")  # a checkpoint being written by process <pid>
+TEMP_FILE = re.compile(r"^\..+\.tmp-(\d+)$")  # a file being written by process <pid> (.latest.tmp-<pid>, ...)
+TRAIN_STATE_KEYS = ("step", "optimizer", "ema", "data")
 
 
 def save_run_checkpoint(
     run_dir: Path, step: int, model: nn.Module, ema_model: nn.Module, play: PlayBlock,
     train_state: dict[str, Any], metadata: dict[str, Any], keep: int,
 ) -> Path:
+    """Write checkpoint `step`, point `latest` at it, keep the newest `keep` folders (0: all)."""
     root = Path(run_dir) / CHECKPOINT_DIR
     root.mkdir(parents=True, exist_ok=True)
     name = f"step_{step:08d}"
@@ -34,17 +51,52 @@ def save_run_checkpoint(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     info = {**metadata, "step": step}
-    save_checkpoint(tmp / "model.safetensors", model, play, {**info, "weights": "raw"})
-    save_checkpoint(tmp / "ema.safetensors", ema_model, play, {**info, "weights": "ema"})
-    torch.save(train_state, tmp / "train_state.pt")
+    try:
+        save_checkpoint(tmp / "model.safetensors", model, play, {**info, "weights": "raw"})
+        save_checkpoint(tmp / "ema.safetensors", ema_model, play, {**info, "weights": "ema"})
+        torch.save(train_state, tmp / "train_state.pt")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if final.exists():
+        write_text_atomic(root / LATEST_FILE, tmp.name)  # complete: latest may name it until the swap ends
         shutil.rmtree(final)
     os.replace(tmp, final)
     write_text_atomic(root / LATEST_FILE, name)
     save_checkpoint(Path(run_dir) / "latest.safetensors", ema_model, play, {**info, "weights": "ema"})
-    for old in sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith("step_"))[:-keep]:
+    steps = sorted(p for p in root.iterdir() if p.is_dir() and STEP_DIR.match(p.name) and p.name != name)
+    for old in steps[: max(0, len(steps) + 1 - keep)] if keep > 0 else []:
         shutil.rmtree(old, ignore_errors=True)
+    for folder in (root, Path(run_dir)):
+        remove_stale_temps(folder, keep_name=name)
     return final
+
+
+def remove_stale_temps(folder: Path, keep_name: str) -> None:
+    """Delete temp folders/files of `folder` whose writer process is gone (killed runs leak them)."""
+    for entry in folder.iterdir():
+        match = TEMP_DIR.match(entry.name) or TEMP_FILE.match(entry.name)
+        if match is None or entry.name == keep_name or _running(int(match.group(1))):
+            continue
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether another process `pid` runs (our own pid: our temps are all finished by now)."""
+    if pid == os.getpid():
+        return False
+    if os.name != "posix":
+        return True  # no cheap check: never delete
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:
@@ -52,7 +104,14 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     pointer = root / LATEST_FILE
     if not pointer.is_file():
         return None
-    path = root / pointer.read_text().strip()
+    try:
+        name = pointer.read_text().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ValueError(f"{pointer}: unreadable ({error}); delete it to start a new run") from error
+    if not (STEP_DIR.match(name) or TEMP_DIR.match(name)):
+        raise ValueError(f"{pointer} names {name[:80]!r}, not a step_<N> folder of {root}; write the name of "
+                         "one into it or delete it to start a new run")
+    path = root / name
     if not (path / "train_state.pt").is_file():
         raise ValueError(f"{pointer} names {path}, which is missing or incomplete")
     return path
@@ -62,7 +121,13 @@ def load_run_checkpoint(path: Path, device: torch.device) -> tuple[nn.Module, nn
     """-> (raw model, EMA model, training state) of checkpoint directory `path`."""
     model, _, _ = load_checkpoint(path / "model.safetensors", device)
     ema_model, _, _ = load_checkpoint(path / "ema.safetensors", device)
-    train_state = torch.load(path / "train_state.pt", map_location="cpu", weights_only=True)
+    file = path / "train_state.pt"
+    try:
+        train_state = torch.load(file, map_location="cpu", weights_only=True)
+    except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
+        raise CheckpointError(f"{file}: unreadable training state ({error})") from error
+    if not isinstance(train_state, dict) or not all(key in train_state for key in TRAIN_STATE_KEYS):
+        raise CheckpointError(f"{file}: not a training state (expected a dict with keys {list(TRAIN_STATE_KEYS)})")
     return model, ema_model, train_state
 
 
