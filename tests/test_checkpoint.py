@@ -109,3 +109,58 @@ def test_bare_weights_play_in_the_default_maze_and_cpus_take_fewer_steps(tmp_pat
     assert play.maze_config() == MazeConfig(height=16, width=16, continuous_yaw=False)
     assert play_steps(torch.device("cpu"), 6) == CPU_MAX_SAMPLING_STEPS
     assert play_steps(torch.device("cuda"), 6) == 6
+
+
+def write_raw(path, tensors, model_config, metadata="{}", play=None):
+    """A checkpoint file with arbitrary header content (as a hostile or damaged file would have); no play
+    entry unless given (as written before the play block existed)."""
+    header = {"format": "worldsim-checkpoint", "format_version": "1", "model_config": json.dumps(model_config),
+              "action_space": json.dumps(maze_action_space().to_dict()), "metadata": metadata}
+    save_file(tensors, str(path), metadata=header if play is None else {**header, "play": play})
+
+
+@pytest.mark.parametrize("depth", [64, 3])
+def test_a_huge_embedded_config_is_refused_before_any_model_is_built(saved, tmp_path, monkeypatch, depth):
+    path, model = saved
+    config = dict(read_checkpoint_header(path)["model_config"], width=8192, depth=depth, attn_heads=64,
+                  ssm_headdim=64)
+    huge = tmp_path / "huge.safetensors"
+    write_raw(huge, {k: v.contiguous() for k, v in model.state_dict().items()}, config)
+    built_on = []
+    original = WorldModel.__init__
+
+    def spy(self, *args, **kwargs):
+        built_on.append(torch.get_default_device().type)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(WorldModel, "__init__", spy)
+    with pytest.raises(CheckpointError, match=r"huge\.safetensors.*do not match"):
+        load_checkpoint(huge)
+    assert set(built_on) <= {"meta"}, f"a model was allocated on {built_on}"
+
+
+@pytest.mark.parametrize("field, value", [("metadata", "[1, 2]"), ("metadata", '"text"'),
+                                          ("model_config", "[1]"), ("action_space", "3"), ("play", "[16, 16]")])
+def test_header_fields_that_are_not_json_objects_are_named(saved, tmp_path, field, value):
+    path, model = saved
+    header = read_checkpoint_header(path)
+    raw = {"format": "worldsim-checkpoint", "format_version": "1", "model_config": json.dumps(header["model_config"]),
+           "action_space": json.dumps(header["action_space"]), "metadata": "{}", field: value}
+    bad = tmp_path / "bad.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(bad), metadata=raw)
+    with pytest.raises(CheckpointError, match=rf"bad\.safetensors.*{field}.*JSON object"):
+        load_checkpoint(bad)
+
+
+def test_non_finite_weights_are_never_saved_nor_played(saved, tmp_path):
+    path, model = saved
+    broken = WorldModel(model.config)
+    with torch.no_grad():
+        broken.head.linear.weight[0, 0] = float("nan")
+    with pytest.raises(CheckpointError, match=r"head\.linear\.weight.*NaN"):
+        save_checkpoint(tmp_path / "nan.safetensors", broken, PlayBlock(maze_action_space(), (16, 16)))
+    assert not list(tmp_path.glob("*nan*")), "nothing written"
+    tensors = {k: v.contiguous() for k, v in broken.state_dict().items()}
+    write_raw(tmp_path / "nan.safetensors", tensors, read_checkpoint_header(path)["model_config"])
+    with pytest.raises(CheckpointError, match=r"nan\.safetensors.*head\.linear\.weight.*NaN"):
+        load_checkpoint(tmp_path / "nan.safetensors")

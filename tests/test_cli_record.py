@@ -131,3 +131,28 @@ def test_human_flag_hands_a_single_world_to_the_play_window(tmp_path, fake_env, 
     assert calls == [(1, tmp_path, 20, 3)] and "saved 0 episodes" in capsys.readouterr().out
     assert main(["record", "--human", "--batch", "4", "--out", str(tmp_path)]) == 1
     assert "--human plays one world" in capsys.readouterr().err
+
+
+def test_sigterm_discards_the_unfinished_episodes_and_keeps_the_finished(tmp_path, fake_env, monkeypatch, capsys):
+    import signal
+    import sys
+
+    class TerminatedMidEpisode(FakePolicy):
+        def act(self):
+            if self.t == 3 and self.seeds[0] > 0:  # in the second round, a service manager stops us
+                signal.raise_signal(signal.SIGTERM)
+            return super().act()
+
+    sys.modules["worldsim.env.policies"].make_policy = lambda name, detour_prob=0.0: TerminatedMidEpisode()
+    before = signal.getsignal(signal.SIGTERM)
+    argv = ["record", "--episodes", "4", "--steps", "6", "--batch", "2", "--height", "8", "--width", "6",
+            "--out", str(tmp_path), "--no-progress"]
+    assert main(argv) == 143
+    assert "SIGTERM" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["episode_000000", "episode_000001", "index.json"]
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_a_bogus_device_is_named(tmp_path, capsys):
+    assert main(["record", "--device", "bogus", "--out", str(tmp_path)]) == 1
+    assert "bogus" in capsys.readouterr().err

@@ -1,7 +1,11 @@
+import json
+
 import cv2
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 from worldsim.actions import ActionSpace, maze_action_space
 from worldsim.checkpoint import CheckpointError, PlayBlock, save_checkpoint
@@ -202,3 +206,39 @@ def test_maze_context_checks_the_action_space_without_building_a_maze(monkeypatc
     MazeContext(MazeConfig(height=16, width=16), MAZE)
     with pytest.raises(ValueError, match="differs from the built-in maze"):
         MazeContext(MazeConfig(height=16, width=16, continuous_yaw=False), MAZE)
+
+
+PLAY = {"frame_size": [16, 16], "sampling_steps": 3, "maze": None, "dataset": None}
+
+
+@pytest.mark.parametrize("metadata, play, culprit", [
+    # written before the play block: what to play comes from the trainer's config in the metadata
+    ({"train_config": [1]}, None, "train_config"),
+    ({"train_config": {"data": {"maze": {"size": 100001}}}}, None, "size"),
+    ({"train_config": {"data": {"maze": "big"}}}, None, "maze"),
+    ({"sampling_steps": "many"}, None, "sampling_steps"),
+    ({"sampling_steps": 10**9}, None, "sampling_steps"),
+    # the play block, read from the file just as untrusted
+    ({}, [16, 16], "play is not a JSON object"),
+    ({}, {**PLAY, "maze": {"size": 100001, "height": 16, "width": 16}}, "size"),
+    ({}, {**PLAY, "sampling_steps": "many"}, "sampling_steps"),
+    ({}, {**PLAY, "sampling_steps": 10**9}, "sampling_steps"),
+    ({}, {**PLAY, "frame_size": "big"}, "frame_size"),
+    ({}, {**PLAY, "dataset": 7}, "dataset"),
+])
+def test_checkpoint_metadata_is_checked_before_use(tmp_path, metadata, play, culprit):
+    torch.manual_seed(0)
+    path = tmp_path / "odd.safetensors"
+    model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1))
+    save_checkpoint(path, model, PlayBlock(MAZE, (16, 16)), metadata)
+    with safe_open(str(path), framework="pt") as file:
+        header, tensors = file.metadata(), {name: file.get_tensor(name) for name in file.keys()}  # noqa: SIM118
+    header.pop("play")
+    save_file(tensors, str(path), metadata=header if play is None else {**header, "play": json.dumps(play)})
+    with pytest.raises(CheckpointError, match=rf"odd\.safetensors.*{culprit}"):
+        WorldModelEngine.from_checkpoint(path, device="cpu")
+
+
+def test_a_bogus_device_is_named(checkpoint, capsys):
+    assert main(["play", "--checkpoint", str(checkpoint), "--device", "bogus", "--headless", "--frames", "1"]) == 1
+    assert "bogus" in capsys.readouterr().err

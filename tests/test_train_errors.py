@@ -74,6 +74,8 @@ def test_inconsistent_options_are_named(tmp_path):
     with pytest.raises(ValueError, match="context_frames"):
         train(tiny("direct_forcing.enabled=true", "direct_forcing.context_frames=8"), tmp_path / "c",
               show_progress=False)
+    with pytest.raises(ValueError, match=r"logging\.sampling_steps must be <= 1000"):  # what a checkpoint may hold
+        train(tiny("logging.sampling_steps=1001"), tmp_path / "d", show_progress=False)
 
 
 def test_resume_with_a_different_model_names_the_keys(tmp_path):

@@ -59,6 +59,12 @@ def test_a_kill_while_the_same_step_is_saved_again_leaves_latest_loadable(tmp_pa
         save(run, 60, models, marker=2.0)
     monkeypatch.undo()
     assert_latest_loads(run, 60, 2.0)
+    # a restarted process (same pid, as in a container) killed while writing leaves it usable too
+    fail_when(monkeypatch, torch, "save", lambda *args: True)
+    with pytest.raises(KeyboardInterrupt):
+        save(run, 60, models, marker=9.0)
+    monkeypatch.undo()
+    assert_latest_loads(run, 60, 2.0)
     save(run, 60, models, marker=3.0)  # the resumed run saves again and tidies up
     assert_latest_loads(run, 60, 3.0)
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["latest", "step_00000060"]

@@ -20,7 +20,7 @@ from worldsim.actions import ActionSpace
 from worldsim.config import ConfigError, from_dict, to_dict
 from worldsim.data.atomic import atomic_path
 from worldsim.env.maze_world import MazeConfig
-from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS
+from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS, MAX_SAMPLING_STEPS
 
 CHECKPOINT_FORMAT = "worldsim-checkpoint"
 CHECKPOINT_FORMAT_VERSION = 1  # the "play" header entry is optional: older checkpoints get one derived
@@ -56,28 +56,73 @@ class PlayBlock:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], action_space: ActionSpace) -> PlayBlock:
+        """Parse the header's "play" entry, read from a file: a damaged value is a ValueError naming its key
+        (load_checkpoint adds the file and checks the values against the model)."""
         unknown = set(data) - {"frame_size", "sampling_steps", "maze", "dataset"}
         if unknown:
             raise ValueError(f"play: unknown key(s) {sorted(unknown)}")
-        maze = None if data.get("maze") is None else from_dict(MazeConfig, data["maze"], "play.maze")
-        height, width = (int(size) for size in data["frame_size"])
-        return cls(action_space, (height, width), int(data["sampling_steps"]), maze, data.get("dataset"))
+        frame_size = data.get("frame_size")
+        if not (isinstance(frame_size, list) and len(frame_size) == 2 and all(map(_is_int, frame_size))):
+            raise ValueError(f"play.frame_size must be [height, width] in pixels, got {str(frame_size)[:80]}")
+        dataset = data.get("dataset")
+        if dataset is not None and not isinstance(dataset, str):
+            raise ValueError(f"play.dataset must be a folder name or null, got {str(dataset)[:80]}")
+        maze = None if data.get("maze") is None else _maze(data["maze"], "play.maze")
+        steps = _steps(data.get("sampling_steps"), "play.sampling_steps")
+        return cls(action_space, (frame_size[0], frame_size[1]), steps, maze, dataset)
 
 
 def legacy_play_block(
     metadata: dict[str, Any], action_space: ActionSpace, frame_size: tuple[int, int]
 ) -> PlayBlock:
     """The play block of a checkpoint written before it had one, from the trainer's config in `metadata`."""
-    train_config = metadata.get("train_config", {})
-    steps = metadata.get("sampling_steps", train_config.get("logging", {}).get("sampling_steps"))
-    data = train_config.get("data", {})
+    steps, steps_key = metadata.get("sampling_steps"), "metadata sampling_steps"
+    if steps is None:
+        steps, steps_key = _setting(metadata, "train_config", "logging", "sampling_steps")
+    source, _ = _setting(metadata, "train_config", "data", "source")
+    maze_data, maze_key = _setting(metadata, "train_config", "data", "maze")
+    dataset, _ = _setting(metadata, "train_config", "data", "dataset_dir")
     maze = None
-    if data.get("source", "maze") == "maze" and data.get("maze"):
-        maze = from_dict(MazeConfig, data["maze"], "train_config.data.maze")
+    if (source or "maze") == "maze" and maze_data:
+        maze = _maze(maze_data, maze_key)
         maze.height, maze.width = frame_size
         maze.continuous_yaw = "yaw_delta_rad" in action_space.continuous
-    dataset = data.get("dataset_dir") if data.get("source") == "dataset" else None
-    return PlayBlock(action_space, frame_size, int(steps or DEFAULT_SAMPLING_STEPS), maze, dataset)
+    dataset = str(dataset) if source == "dataset" and dataset is not None else None
+    steps = DEFAULT_SAMPLING_STEPS if steps is None else _steps(steps, steps_key)
+    return PlayBlock(action_space, frame_size, steps, maze, dataset)
+
+
+def _setting(metadata: dict[str, Any], *keys: str) -> tuple[Any, str]:
+    """(metadata[k1][k2]..., "metadata k1.k2...") with None when absent; a level that is not an object is a
+    ValueError naming it."""
+    node: Any = metadata
+    for depth, key in enumerate(keys):
+        if not isinstance(node, dict):
+            raise ValueError(  # noqa: TRY004 - bad file content: a ValueError, which load_checkpoint names
+                f"metadata {'.'.join(keys[:depth])} is not an object: {str(node)[:80]}")
+        node = node.get(key)
+        if node is None:
+            break
+    return node, f"metadata {'.'.join(keys)}"
+
+
+def _maze(data: Any, where: str) -> MazeConfig:
+    try:
+        return from_dict(MazeConfig, data, where)
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as error:  # MazeConfig's own bounds do not know where the values came from
+        raise ValueError(f"{where}: {error}") from error
+
+
+def _steps(value: Any, where: str) -> int:
+    if not _is_int(value):
+        raise ValueError(f"{where} must be an integer, got {str(value)[:80]}")
+    return value
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def save_checkpoint(path: str | Path, model: nn.Module, play: PlayBlock, metadata: dict | None = None) -> None:
@@ -100,6 +145,7 @@ def save_checkpoint(path: str | Path, model: nn.Module, play: PlayBlock, metadat
     }
     # Clones break storage sharing (safetensors refuses shared tensors) and move weights to the CPU.
     tensors = {name: value.detach().to("cpu").contiguous().clone() for name, value in model.state_dict().items()}
+    _check_finite(tensors, f"{path}: refusing to save weights that are not finite", "the run diverged")
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=header)
 
@@ -118,15 +164,19 @@ def read_checkpoint_header(path: str | Path) -> dict[str, Any]:
     if header.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not a worldsim checkpoint (no '{CHECKPOINT_FORMAT}' format tag)")
     try:
-        return {
+        decoded = {
             "format_version": int(header["format_version"]),
             "model_config": json.loads(header["model_config"]),
             "action_space": json.loads(header["action_space"]),
             "play": json.loads(header["play"]) if "play" in header else None,
             "metadata": json.loads(header.get("metadata", "{}")),
         }
-    except (KeyError, ValueError) as error:
+    except (KeyError, ValueError, RecursionError) as error:
         raise CheckpointError(f"{path}: damaged worldsim checkpoint header ({error})") from error
+    for key in ("model_config", "action_space", "play", "metadata"):
+        if not isinstance(decoded[key], dict) and not (key == "play" and decoded[key] is None):
+            raise CheckpointError(f"{path}: damaged worldsim checkpoint header ({key} is not a JSON object)")
+    return decoded
 
 
 def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, PlayBlock, dict]:
@@ -152,12 +202,14 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
     except (ConfigError, ValueError, TypeError, KeyError) as error:
         raise CheckpointError(f"{path}: embedded config is invalid: {error}") from error
     _check_play(path, play, frame_size)
+    _check_shapes(path, config)  # before anything is allocated: a damaged config could ask for GBs
     try:
         weights = load_file(str(path), device="cpu")
     except (SafetensorError, OSError) as error:
         raise CheckpointError(f"{path}: corrupt weights ({error})") from error
+    _check_finite(weights, f"{path}: weights are not finite",
+                  "the run that wrote them diverged; use an earlier checkpoint")
     model = WorldModel(config)
-    _check_weights(path, model, weights)
     model.load_state_dict(weights)
     return model.to(device).eval(), play, header["metadata"]
 
@@ -170,18 +222,40 @@ def _check_play(path: Path, play: PlayBlock, frame_size: tuple[int, int]) -> Non
     if play.maze is not None and (play.maze.height, play.maze.width) != frame_size:
         raise CheckpointError(f"{path}: play block maze renders {play.maze.height}x{play.maze.width} frames, "
                               f"the model makes {frame_size[0]}x{frame_size[1]}")
-    if play.sampling_steps < 1:
-        raise CheckpointError(f"{path}: play block sampling_steps must be >= 1, got {play.sampling_steps}")
+    if not 1 <= play.sampling_steps <= MAX_SAMPLING_STEPS:
+        raise CheckpointError(f"{path}: play block sampling_steps must be in [1, {MAX_SAMPLING_STEPS}], "
+                              f"got {play.sampling_steps}")
 
 
-def _check_weights(path: Path, model: nn.Module, weights: dict[str, torch.Tensor]) -> None:
-    expected = {name: tuple(value.shape) for name, value in model.state_dict().items()}
-    missing = sorted(set(expected) - set(weights))
-    unexpected = sorted(set(weights) - set(expected))
+def _check_finite(tensors: dict[str, torch.Tensor], what: str, why: str) -> None:
+    """NaN weights would play as black frames without a word."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{what}: {name} contains NaN or inf ({why})")
+
+
+def _check_shapes(path: Path, config: Any) -> None:
+    """Compare the file's tensor shapes (header only) with those `config` builds (on the meta device,
+    which allocates nothing); the layer count is compared first, so a huge depth costs no time either."""
+    from worldsim.model.world_model import WorldModel
+
+    try:
+        with safe_open(str(path), framework="pt") as file:
+            stored = {name: tuple(file.get_slice(name).get_shape()) for name in file.keys()}
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: corrupt weights ({error})") from error
+    layers = {name.split(".")[1] for name in stored if name.startswith("layers.")}
+    if len(layers) != config.depth:
+        raise CheckpointError(f"{path}: weights do not match the embedded model config: the file holds "
+                              f"{len(layers)} layers, the config says depth {config.depth}")
+    with torch.device("meta"):
+        expected = {name: tuple(value.shape) for name, value in WorldModel(config).state_dict().items()}
+    missing = sorted(set(expected) - set(stored))
+    unexpected = sorted(set(stored) - set(expected))
     wrong = [
-        f"{name} {tuple(weights[name].shape)} vs {shape}"
+        f"{name} {stored[name]} vs {shape}"
         for name, shape in expected.items()
-        if name in weights and tuple(weights[name].shape) != shape
+        if name in stored and stored[name] != shape
     ]
     problems = []
     if missing:

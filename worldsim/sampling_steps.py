@@ -16,6 +16,7 @@ from typing import Any
 
 DEFAULT_SAMPLING_STEPS = 3
 CPU_MAX_SAMPLING_STEPS = 2
+MAX_SAMPLING_STEPS = 1000  # a checkpoint asking for more is damaged (each step is one model pass per frame)
 
 
 def play_steps(device: Any, trained: int = DEFAULT_SAMPLING_STEPS) -> int:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from worldsim.config import finite_float
@@ -77,11 +82,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+class Terminated(Exception):
+    """SIGTERM arrived: unwinds like Ctrl-C, so every unfinished episode's temp folder is removed."""
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    def terminate(signum: int, _frame: object) -> None:
+        raise Terminated()
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # handlers can only be installed from the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
     if args.episodes < 1 or args.steps < 1:
         raise ValueError(f"--episodes and --steps must be >= 1, got {args.episodes} and {args.steps}")
-    if args.human:
-        return _record_human(args)
+    try:
+        with _sigterm_unwinds():
+            return _record_human(args) if args.human else _record_policy(args)
+    except Terminated:
+        print("worldsim record: stopped by SIGTERM; unfinished episodes discarded, finished ones kept",
+              file=sys.stderr)
+        return 128 + signal.SIGTERM
+
+
+def _record_policy(args: argparse.Namespace) -> int:
     from worldsim.data.recorder import record_policy_episodes
 
     world = make_record_world(args.env, args.batch, args.device, args.height, args.width)
@@ -108,8 +140,10 @@ def make_record_world(
     env_id: str, batch: int | None, device: str, height: int | None, width: int | None
 ) -> World:
     """The world at the requested resolution (gymnasium frames are resized); gymnasium worlds run one at a time."""
+    from worldsim.device import resolve_device
     from worldsim.env import make_world
 
+    device = resolve_device(device)  # a bad name is an error naming it, not a torch traceback
     if batch is None:
         batch = DEFAULT_MAZE_BATCH if env_id == "maze" else 1
     if batch < 1:

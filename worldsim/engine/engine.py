@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from worldsim.actions import ActionSpace
-from worldsim.checkpoint import load_checkpoint
+from worldsim.checkpoint import CheckpointError, load_checkpoint
 from worldsim.device import resolve_device
 from worldsim.diffusion.sampler import generate_frame
 from worldsim.engine.cuda_graph import GraphedFrameGenerator, graph_capturable
@@ -71,7 +71,10 @@ class WorldModelEngine:
         device = resolve_device(device)
         model, play, _ = load_checkpoint(path, device)
         if context_source is None:
-            context_source = MazeContext(play.maze_config(), play.action_space)
+            try:
+                context_source = MazeContext(play.maze_config(), play.action_space)
+            except ValueError as error:  # e.g. weights of another game: say which file
+                raise CheckpointError(f"{path}: {error}") from error
         engine = cls(
             model, play.action_space, context_source, batch_size=batch_size,
             steps=play_steps(device, play.sampling_steps) if steps is None else steps,

@@ -23,11 +23,15 @@ from worldsim.env.maze_scene import MazeScene
 from worldsim.env.raycaster import Raycaster
 
 
+MAX_MAZE_SIZE = 100  # cells per side: 201x201 grid squares, 0.5 s to generate on one CPU core
+MAX_FRAME_SIDE = 4096  # pixels
+
+
 @dataclass
 class MazeConfig:
     """The built-in maze world. Distances in grid squares, angles in radians unless named `_deg`."""
 
-    size: int = 9  # maze cells per side (DeepMind Memory Maze 9×9)
+    size: int = 9  # maze cells per side (DeepMind Memory Maze 9×9), at most MAX_MAZE_SIZE
     height: int = 64  # frame height in pixels
     width: int = 64  # frame width in pixels
     fov_deg: float = 90.0  # horizontal field of view
@@ -40,6 +44,9 @@ class MazeConfig:
     num_landmarks: int = 6  # coloured spheres/pillars, each a distinct colour
 
     def __post_init__(self) -> None:
+        # bounded: a size read from a damaged file (e.g. 100001) would allocate tens of GiB
+        if not 2 <= self.size <= MAX_MAZE_SIZE:
+            raise ValueError(f"maze size must be in [2, {MAX_MAZE_SIZE}] cells, got {self.size}")
         if not 0.0 < self.agent_radius < 0.5:
             raise ValueError(f"agent_radius must be in (0, 0.5) squares, got {self.agent_radius}")
         if not 0.0 < self.move_speed <= 0.5:
@@ -47,8 +54,8 @@ class MazeConfig:
         if not 0.0 < self.turn_speed <= math.pi / 2:
             raise ValueError(f"turn_speed must be in (0, pi/2] radians/step, got {self.turn_speed}")
         for name in ("height", "width"):
-            if getattr(self, name) < 8:
-                raise ValueError(f"{name} must be >= 8 pixels, got {getattr(self, name)}")
+            if not 8 <= getattr(self, name) <= MAX_FRAME_SIDE:
+                raise ValueError(f"{name} must be in [8, {MAX_FRAME_SIDE}] pixels, got {getattr(self, name)}")
 
     @property
     def grid_size(self) -> int:

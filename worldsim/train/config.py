@@ -10,7 +10,7 @@ from worldsim.checkpoint import PlayBlock
 from worldsim.diffusion.noise_levels import NoiseLevelConfig
 from worldsim.env.maze_world import MazeConfig
 from worldsim.model.config import ModelConfig
-from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS
+from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS, MAX_SAMPLING_STEPS
 
 
 @dataclass
@@ -162,3 +162,7 @@ def validate_train_config(config: TrainConfig) -> None:
     for name in ("log_every", "checkpoint_every", "validate_every", "sampling_steps"):
         if getattr(config.logging, name) < 1:
             raise ValueError(f"logging.{name} must be >= 1, got {getattr(config.logging, name)}")
+    if config.logging.sampling_steps > MAX_SAMPLING_STEPS:  # what a checkpoint may hold (checkpoint.py)
+        raise ValueError(
+            f"logging.sampling_steps must be <= {MAX_SAMPLING_STEPS}, got {config.logging.sampling_steps}"
+        )

@@ -14,6 +14,7 @@ import os
 import pickle
 import re
 import shutil
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from worldsim.data.atomic import write_text_atomic
 CHECKPOINT_DIR = "checkpoints"
 LATEST_FILE = "latest"
 STEP_DIR = re.compile(r"^step_\d{8,}$")
-TEMP_DIR = re.compile(r"^\.tmp-step_\d{8,}-(\d+)$")  # a checkpoint being written by process <pid>
+TEMP_DIR = re.compile(r"^\.tmp-step_\d{8,}-(\d+)(?:-[0-9a-f]+)?$")  # being written by process <pid>
 TEMP_FILE = re.compile(r"^\..+\.tmp-(\d+)$")  # a file being written by process <pid> (.latest.tmp-<pid>, ...)
 TRAIN_STATE_KEYS = ("step", "optimizer", "ema", "data")
 
@@ -47,8 +48,8 @@ def save_run_checkpoint(
     root.mkdir(parents=True, exist_ok=True)
     name = f"step_{step:08d}"
     final = root / name
-    tmp = root / f".tmp-{name}-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    # unique: a restarted process may get the pid of the killed one whose temp folder `latest` still names
+    tmp = root / f".tmp-{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir()
     info = {**metadata, "step": step}
     try:
