@@ -51,3 +51,20 @@ def test_check_batch_fills_noops_clips_and_names_the_culprit():
         discrete_only.check_batch(torch.tensor([1]), torch.zeros(1, 1), 1)
     with pytest.raises(ValueError, match="no discrete actions"):
         ActionSpace(continuous=("x",)).check_batch(torch.tensor([0]), None, 1)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"discrete": "abc"}, "discrete.*list of names"),
+    ({"continuous": [1]}, "continuous.*list of names"),
+    ({"noop": 99}, "noop 99"),
+    ({"noop": -1}, "noop -1"),
+    ({"noop": 1.5}, "noop 1.5"),
+    ({"continuous_bound": -1}, "continuous_bound.*> 0"),
+    ({"continuous_bound": float("nan")}, "continuous_bound"),
+    ({"continuous_bound": "1"}, "continuous_bound"),
+])
+def test_an_action_space_read_from_a_file_is_checked(change, message):
+    with pytest.raises(ValueError, match=message):
+        ActionSpace.from_dict({**maze_action_space().to_dict(), **change})
+    with pytest.raises(ValueError, match="expected an object"):
+        ActionSpace.from_dict(["noop"])

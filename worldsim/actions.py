@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -21,6 +23,22 @@ class ActionSpace:
     continuous: tuple[str, ...] = ()
     continuous_bound: float = 1.0  # continuous values are clipped to [-bound, bound]
     noop: int = 0  # discrete index used for the action "before" the first frame
+
+    def __post_init__(self) -> None:
+        for key in ("discrete", "continuous"):
+            names = getattr(self, key)
+            if not isinstance(names, (tuple, list)) or not all(isinstance(name, str) for name in names):
+                raise ValueError(f"action space: {key!r} must be a list of names, got {names!r}")
+            object.__setattr__(self, key, tuple(names))
+        bound = self.continuous_bound
+        if isinstance(bound, bool) or not isinstance(bound, (int, float)) or not math.isfinite(bound) or bound <= 0:
+            raise ValueError(f"action space: continuous_bound must be a finite number > 0, got {bound!r}")
+        if not isinstance(self.noop, int) or isinstance(self.noop, bool) or not (
+            0 <= self.noop < self.num_discrete or self.noop == 0 == self.num_discrete
+        ):
+            raise ValueError(
+                f"action space: noop {self.noop!r} is not one of the {self.num_discrete} discrete actions"
+            )
 
     @property
     def num_discrete(self) -> int:
@@ -40,14 +58,17 @@ class ActionSpace:
 
     @classmethod
     def from_dict(cls, data: dict) -> ActionSpace:
+        """Parse `to_dict` output read from a file; anything else is a ValueError naming the key."""
+        if not isinstance(data, dict):
+            raise ValueError(f"action space: expected an object, got {type(data).__name__}")
         unknown = set(data) - {"discrete", "continuous", "continuous_bound", "noop"}
         if unknown:
             raise ValueError(f"action space: unknown key(s) {sorted(unknown)}")
-        return cls(
-            discrete=tuple(data.get("discrete", ())),
-            continuous=tuple(data.get("continuous", ())),
-            continuous_bound=float(data.get("continuous_bound", 1.0)),
-            noop=int(data.get("noop", 0)),
+        return cls(  # __post_init__ checks every value: a string of names would otherwise be one per letter
+            discrete=data.get("discrete", ()),
+            continuous=data.get("continuous", ()),
+            continuous_bound=data.get("continuous_bound", 1.0),
+            noop=data.get("noop", 0),
         )
 
     def noop_batch(

@@ -83,9 +83,9 @@ def _index_warnings(dataset_dir: Path, names: list[str]) -> list[str]:
     if not index_path.is_file():
         return [f"{INDEX_FILE} missing (rewritten after the next recorded episode)"]
     try:
-        listed = [entry["name"] for entry in json.loads(index_path.read_text())["episodes"]]
-    except (json.JSONDecodeError, KeyError, TypeError) as error:
-        return [f"{INDEX_FILE} unreadable ({error})"]
+        listed = [str(entry["name"]) for entry in json.loads(index_path.read_text())["episodes"]]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:  # ValueError: bad JSON, not UTF-8
+        return [f"{index_path} unreadable ({error}); it is rewritten after the next recorded episode"]
     if sorted(listed) != sorted(names):
         return [f"{INDEX_FILE} lists {len(listed)} episodes, the directory holds {len(names)}"]
     return []

@@ -14,12 +14,14 @@ from worldsim.data.episode import (
     Episode,
     EpisodeError,
     EpisodeMeta,
+    check_episode_files,
     episode_index,
     read_episode,
     read_meta,
 )
 
 INDEX_FILE = "index.json"
+LISTED_PROBLEMS = 5  # broken episodes named in an error; `worldsim data check` lists them all
 DATASET_FORMAT = "worldsim-dataset"
 DATASET_FORMAT_VERSION = 1
 
@@ -62,15 +64,30 @@ def temp_dirs(dataset_dir: Path) -> list[Path]:
     return sorted(p for p in Path(dataset_dir).iterdir() if p.is_dir() and p.name.startswith(TEMP_PREFIX))
 
 
-def open_dataset(dataset_dir: Path | str) -> DatasetInfo:
-    """Read every episode's meta.json and check they agree. Arrays are not opened (see `read_episode`)."""
+def open_dataset(dataset_dir: Path | str, check_arrays: bool = True) -> DatasetInfo:
+    """Read every episode's meta.json and check they agree; with `check_arrays`, also every array's header
+    and size against it (fast: no array data is read). Any broken episode is an error naming it, so a
+    training run stops before its first step instead of when the episode is sampled."""
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
         raise FileNotFoundError(f"dataset directory not found: {dataset_dir}")
     dirs = episode_dirs(dataset_dir)
     if not dirs:
         raise DatasetError(f"{dataset_dir}: no episodes (expected episode_000000/ ... directories)")
-    metas = [read_meta(path) for path in dirs]
+    metas, broken = [], []
+    for path in dirs:
+        try:
+            metas.append(read_meta(path))
+            if check_arrays:
+                check_episode_files(path, metas[-1])
+        except EpisodeError as error:
+            broken.append(str(error))
+    if broken:
+        listed = "\n  ".join(broken[:LISTED_PROBLEMS]) + ("\n  ..." if len(broken) > LISTED_PROBLEMS else "")
+        raise DatasetError(
+            f"{dataset_dir}: {len(broken)} of {len(dirs)} episodes are broken (delete or re-record them; "
+            f"`worldsim data check {dataset_dir}` lists them all):\n  {listed}"
+        )
     for path, meta in zip(dirs[1:], metas[1:]):
         _check_agree(dirs[0].name, metas[0], path.name, meta, dataset_dir)
     return DatasetInfo(

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from worldsim.actions import ActionSpace
+from worldsim.data.npy_header import HEADER_ERRORS, read_npy_header
 
 FORMAT_NAME = "worldsim-episode"
 FORMAT_VERSION = 1
@@ -89,8 +91,8 @@ class EpisodeMeta:
             if not isinstance(value, int) or isinstance(value, bool) or value < (0 if key == "length" else 1):
                 raise EpisodeError(f"{where}: {key!r} must be a positive integer, got {value!r}")
         fps = data.get("fps")
-        if not isinstance(fps, (int, float)) or isinstance(fps, bool) or fps <= 0:
-            raise EpisodeError(f"{where}: 'fps' must be a positive number, got {fps!r}")
+        if not isinstance(fps, (int, float)) or isinstance(fps, bool) or not math.isfinite(fps) or fps <= 0:
+            raise EpisodeError(f"{where}: 'fps' must be a finite number > 0, got {fps!r}")
         try:
             action_space = ActionSpace.from_dict(data.get("action_space"))
         except (ValueError, TypeError, AttributeError) as error:
@@ -146,8 +148,10 @@ def read_meta(path: Path) -> EpisodeMeta:
         raise EpisodeError(f"{meta_path}: missing (not an episode directory?)")
     try:
         data = json.loads(meta_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise EpisodeError(f"{meta_path}: not valid JSON ({error})") from error
+    except OSError as error:
+        raise EpisodeError(f"{meta_path}: unreadable ({error})") from error
     return EpisodeMeta.from_dict(data, str(meta_path))
 
 
@@ -182,26 +186,61 @@ def read_episode(path: Path | str, mmap: bool = True) -> Episode:
             )
     extras = {}
     for name, file in meta.extras.items():
-        extras[name] = _load(path / file, None, (meta.length,), mmap, leading_only=True)
+        extras[name] = _load(_extra_path(path, name, file), None, (meta.length,), mmap, leading_only=True)
     return Episode(
         path=path, meta=meta, frames=frames, discrete=discrete, continuous=continuous, extras=extras
     )
 
 
-def _load(
-    file: Path, dtype: type | None, shape: tuple[int, ...], mmap: bool, leading_only: bool = False
-) -> np.ndarray:
-    """np.load with errors turned into EpisodeError; checks dtype and shape (or just the length)."""
+def check_episode_files(path: Path, meta: EpisodeMeta) -> None:
+    """The fast part of `read_episode`: every array's header (dtype, shape, enough bytes) against
+    meta.json, without reading data. Raises EpisodeError naming the file."""
+    space = meta.action_space
+    _check_header(path / FRAMES_FILE, np.uint8, (meta.length, meta.height, meta.width, 3))
+    if space.num_discrete:
+        _check_header(path / DISCRETE_FILE, np.int64, (meta.length,))
+    if space.num_continuous:
+        _check_header(path / CONTINUOUS_FILE, np.float32, (meta.length, space.num_continuous))
+    for name, file in meta.extras.items():
+        _check_header(_extra_path(path, name, file), None, (meta.length,), leading_only=True)
+
+
+def _extra_path(path: Path, name: str, file: str) -> Path:
+    """An extra's file, which must lie inside the episode folder (meta.json could name /etc/passwd)."""
+    try:
+        folder, target = path.resolve(), (path / file).resolve()
+    except (OSError, ValueError) as error:
+        raise EpisodeError(f"{path / META_FILE}: extra {name!r} names an unusable path {file!r} ({error})") from error
+    if target == folder or not target.is_relative_to(folder):
+        raise EpisodeError(f"{path / META_FILE}: extra {name!r} names {file!r}, outside the episode folder")
+    return path / file
+
+
+def _check_header(file: Path, dtype: type | None, shape: tuple[int, ...], leading_only: bool = False) -> None:
     if not file.is_file():
         raise EpisodeError(f"{file}: missing")
     try:
-        array = np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
-        raise EpisodeError(f"{file}: unreadable or truncated ({error})") from error
-    if dtype is not None and array.dtype != np.dtype(dtype):
-        raise EpisodeError(f"{file}: dtype {array.dtype}, expected {np.dtype(dtype)}")
-    actual = array.shape[:1] if leading_only else array.shape
+        header = read_npy_header(file)
+    except OSError as error:
+        raise EpisodeError(f"{file}: unreadable ({error})") from error
+    except ValueError as error:
+        raise EpisodeError(f"{file}: {error}") from error
+    if dtype is not None and header.dtype != np.dtype(dtype):
+        raise EpisodeError(f"{file}: dtype {header.dtype}, expected {np.dtype(dtype)}")
+    if header.fortran_order:
+        raise EpisodeError(f"{file}: stored in Fortran order, expected C order")
+    actual = header.shape[:1] if leading_only else header.shape
     if actual != shape:
         what = "length" if leading_only else "shape"
         raise EpisodeError(f"{file}: {what} {actual}, expected {shape} from {META_FILE}")
-    return array
+
+
+def _load(
+    file: Path, dtype: type | None, shape: tuple[int, ...], mmap: bool, leading_only: bool = False
+) -> np.ndarray:
+    """np.load after the header passed `_check_header` (so nothing larger than the file is allocated)."""
+    _check_header(file, dtype, shape, leading_only)
+    try:
+        return np.load(file, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except (*HEADER_ERRORS, OSError) as error:
+        raise EpisodeError(f"{file}: unreadable or truncated ({error})") from error

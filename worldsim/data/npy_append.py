@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,7 +41,8 @@ class NpyAppender:
         self.dtype = np.dtype(dtype)
         self.length = 0
         self._file: BinaryIO | None = open(self.path, "wb")  # noqa: SIM115 - stays open across append() calls
-        self._file.write(npy_header(self.dtype, (0, *self.row_shape)))
+        with self._named_errors():
+            self._file.write(npy_header(self.dtype, (0, *self.row_shape)))
 
     def append(self, row: np.ndarray) -> None:
         """Add one row of shape `row_shape`, cast to `dtype`."""
@@ -48,22 +51,38 @@ class NpyAppender:
         row = np.asarray(row)
         if row.shape != self.row_shape:
             raise ValueError(f"{self.path.name}: row of shape {row.shape}, expected {self.row_shape}")
-        self._file.write(np.ascontiguousarray(row, dtype=self.dtype).tobytes())
+        with self._named_errors():
+            self._file.write(np.ascontiguousarray(row, dtype=self.dtype).tobytes())
         self.length += 1
 
     def finish(self) -> None:
         """Write the final length into the header, flush to disk and close."""
         if self._file is None:
             return
-        self._file.seek(0)
-        self._file.write(npy_header(self.dtype, (self.length, *self.row_shape)))
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
+        with self._named_errors():
+            self._file.seek(0)
+            self._file.write(npy_header(self.dtype, (self.length, *self.row_shape)))
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
         self._file = None
 
     def abandon(self) -> None:
-        """Close without finishing (the caller deletes the file)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Close without finishing (the caller deletes the file). Never raises: on a full disk close()
+        fails again flushing its buffer, and the caller must still get to delete the file."""
+        file, self._file = self._file, None
+        if file is not None:
+            try:
+                file.close()
+            except OSError:
+                pass
+
+    @contextmanager
+    def _named_errors(self) -> Iterator[None]:
+        """OSError as "[Errno 28] No space left on device: '<path>'", not without the path."""
+        try:
+            yield
+        except OSError as error:
+            if error.filename is not None:
+                raise
+            raise OSError(error.errno, error.strerror or str(error), str(self.path)) from error

@@ -150,7 +150,7 @@ class EpisodeWriter:
     def discard(self) -> None:
         """Drop the unfinished episode and its temp directory."""
         for array in self._arrays():
-            array.abandon()
+            array.abandon()  # never raises, so the folder below is always removed
         shutil.rmtree(self.temp_dir, ignore_errors=True)
         self._open = False
 
