@@ -1,7 +1,9 @@
 """Bad input to `worldsim train` fails early with a message naming the culprit; NaN steps are skipped."""
 
 import importlib
+import re
 import sys
+from contextlib import nullcontext as _no_exception
 import types
 from pathlib import Path
 
@@ -111,3 +113,70 @@ def test_repeated_nan_steps_abort_with_a_message(tmp_path, monkeypatch):
     _nan_on_steps(monkeypatch, set(range(100)))
     with pytest.raises(TrainingAborted, match="3 consecutive steps"):
         train(tiny("schedule.max_steps=10", "schedule.max_bad_steps=3"), tmp_path / "run", show_progress=False)
+
+
+def test_weights_that_became_non_finite_are_never_saved(tmp_path, monkeypatch):
+    from worldsim.train.ema import EMA
+
+    original = EMA.update
+
+    def diverged(self, model):  # an update that left NaN weights while every loss was finite
+        with torch.no_grad():
+            model.head.linear.weight.fill_(float("nan"))
+        original(self, model)
+
+    monkeypatch.setattr(EMA, "update", diverged)
+    with pytest.raises(TrainingAborted, match="not finite"):
+        train(tiny("schedule.max_steps=2"), tmp_path / "run", show_progress=False)
+    assert not (tmp_path / "run" / "checkpoints" / "latest").exists()
+    assert not list((tmp_path / "run").glob("**/*.safetensors"))
+
+
+def test_a_clip_too_long_for_memory_is_refused_before_any_work(tmp_path):
+    with pytest.raises(ValueError, match=r"data\.clip_length=100000.*GiB"):
+        train(tiny("data.clip_length=100000"), tmp_path / "run", show_progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_broken_episode_stops_training_before_step_0(tmp_path):
+    from test_data_episode import write_episode
+
+    from worldsim.actions import maze_action_space
+
+    for _ in range(2):
+        broken = write_episode(tmp_path / "data", length=12, height=16, width=16, space=maze_action_space())
+    frames = broken / "frames.npy"
+    frames.write_bytes(frames.read_bytes()[:-100])
+    config = tiny("data.source=dataset", f"data.dataset_dir={tmp_path / 'data'}", "data.num_workers=0")
+    with pytest.raises(ValueError, match=r"(?s)1 of 2 episodes are broken.*episode_000001/frames\.npy"):
+        train(config, tmp_path / "run", show_progress=False)
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+def test_a_clip_longer_than_every_episode_is_refused_up_front(tmp_path):
+    from test_data_episode import write_episode
+
+    from worldsim.actions import maze_action_space
+
+    write_episode(tmp_path / "data", length=5, height=16, width=16, space=maze_action_space())
+    config = tiny("data.source=dataset", f"data.dataset_dir={tmp_path / 'data'}", "data.num_workers=0")
+    with pytest.raises(ValueError, match=r"no episode has 8 frames"):
+        train(config, tmp_path / "run", show_progress=False)
+    assert not (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--max-minutes", "nan"], "finite number"),
+    (["data.num_workers=-1"], "data.num_workers"),
+    (["logging.keep_checkpoints=-1"], "keep_checkpoints"),
+    (["optim.lr=.inf"], "optim.lr.*finite"),
+    (["data.batch_size=abc"], "override data.batch_size"),
+    (["schedule.max_steps=1", "--no-progress", "model.bogus=1"], "model.bogus"),  # options between overrides
+])
+def test_bad_command_lines_are_named(tmp_path, capsys, argv, message):
+    with pytest.raises(SystemExit) if "--max-minutes" in argv else _no_exception():
+        code = main(["train", "--config", str(TINY), "--out", str(tmp_path / "r"), *argv])
+        assert code == 1
+    err = capsys.readouterr().err
+    assert re.search(message, err) and "tiny.yaml" not in err, err
+    assert not (tmp_path / "r").exists()

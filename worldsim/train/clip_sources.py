@@ -93,14 +93,15 @@ class DatasetClipSource:
 
     def __init__(self, config: DataConfig, device: torch.device, seed: int, rank: int = 0, world_size: int = 1,
                  clip_length: int | None = None):
-        from worldsim.data.dataset import open_dataset
+        from worldsim.data.clips import ClipDataset
 
         self.config = config
         self.clip_length = clip_length or config.clip_length
         self.device = device
         self.loader_seed = seed * 1009  # one global order; each rank reads its rows of every global batch
         self.rank, self.world_size = rank, world_size
-        self.info = open_dataset(config.dataset_dir)
+        # up front, not when the loader first runs: every episode's headers and sizes, and the clip length
+        self.info = ClipDataset(config.dataset_dir, self.clip_length).info
         self.position = 0
         self._iterator: Iterator[Batch] | None = None
         self._epoch = 0

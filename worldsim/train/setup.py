@@ -43,6 +43,33 @@ def resolve_precision(config: TrainConfig, device: torch.device) -> torch.dtype 
     return None
 
 
+def check_clip_fits(config: TrainConfig, device: torch.device) -> None:
+    """Refuse a clip length whose training step cannot fit in the device's memory, before any work."""
+    from worldsim.model.memory import training_bytes_lower_bound
+    from worldsim.model.ssd_scan import resolve_backend
+
+    data = config.data
+    backend = resolve_backend(config.model.ssm_backend, device)
+    need = training_bytes_lower_bound(config.model, data.batch_size, data.clip_length, backend)
+    have = _memory_bytes(device)
+    if have is not None and need > have:
+        raise ValueError(
+            f"data.clip_length={data.clip_length} with data.batch_size={data.batch_size} needs at least "
+            f"{need / 2**30:,.1f} GiB for one training step ({backend} SSM scan), this {device.type} device has "
+            f"{have / 2**30:,.1f} GiB: lower data.clip_length or data.batch_size"
+        )
+
+
+def _memory_bytes(device: torch.device) -> int | None:
+    """Total memory of a CUDA device or of this machine (None when the system does not say)."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_properties(device).total_memory
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
 def prepare_run_dir(out: Path, resume: bool) -> None:
     """Create `out` and prove it is writable, before anything expensive happens."""
     out = Path(out)

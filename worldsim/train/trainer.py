@@ -16,6 +16,7 @@ from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from worldsim.checkpoint import CheckpointError
 from worldsim.config import to_dict
 from worldsim.diffusion.direct_forcing import direct_forcing_backward, trajectory_length
 from worldsim.diffusion.noise_levels import SampleGenerators
@@ -30,7 +31,7 @@ from worldsim.train.metrics_log import MetricsLog
 from worldsim.train.prefetch import ClipSource, PrefetchingSource
 from worldsim.train.run_checkpoints import save_run_checkpoint
 from worldsim.train.schedules import clips_for_step, learning_rate
-from worldsim.train.setup import build_run, prepare_run_dir, resolve_precision, save_config
+from worldsim.train.setup import build_run, check_clip_fits, prepare_run_dir, resolve_precision, save_config
 
 
 class TrainingAborted(RuntimeError):
@@ -73,6 +74,7 @@ def train(config: TrainConfig, out: Path, resume: bool = False, max_minutes: flo
     completed = False
     try:
         autocast_dtype = resolve_precision(config, info.device)
+        check_clip_fits(config, info.device)
         if info.is_main:
             prepare_run_dir(out, resume)
         result = _Trainer(config, out, info, autocast_dtype).run(resume, max_minutes, stop_at_step, show_progress)
@@ -285,9 +287,13 @@ class _Trainer:
             "data": self.source.state_dict(), "bad_steps": self.bad_steps, "world_size": self.info.world_size,
         }
         metadata = {"train_config": to_dict(self.config)}
-        return save_run_checkpoint(self.out, step, self.model, self.ema.shadow,
-                                   play_block(self.config, self.source.action_space), train_state, metadata,
-                                   self.config.logging.keep_checkpoints)
+        try:
+            return save_run_checkpoint(self.out, step, self.model, self.ema.shadow,
+                                       play_block(self.config, self.source.action_space), train_state, metadata,
+                                       self.config.logging.keep_checkpoints)
+        except CheckpointError as error:  # non-finite weights: the previous checkpoint stays the latest
+            raise TrainingAborted(f"step {step}: {error}; the last good checkpoint (if any) is under "
+                                  f"{self.out}/checkpoints") from error
 
     def _install_signal_handlers(self) -> dict:
         """SIGINT/SIGTERM finish the current step, save a checkpoint and exit; a second SIGINT kills."""
