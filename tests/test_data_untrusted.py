@@ -10,13 +10,13 @@ import json
 import numpy as np
 import pytest
 from test_data_episode import write_episode
+from test_data_fakes import FAKE_SPACE
 
 from worldsim.data.check import check_dataset
 from worldsim.data.clips import ClipDataset
-from worldsim.data.dataset import DatasetError, open_dataset
+from worldsim.data.dataset import DatasetError
 from worldsim.data.episode import FRAMES_FILE, META_FILE, EpisodeError, read_episode
 from worldsim.data.writer import EpisodeWriter
-from test_data_fakes import FAKE_SPACE
 
 
 def edit_meta(path, **changes):

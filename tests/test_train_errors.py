@@ -3,8 +3,8 @@
 import importlib
 import re
 import sys
-from contextlib import nullcontext as _no_exception
 import types
+from contextlib import nullcontext as _no_exception
 from pathlib import Path
 
 import pytest

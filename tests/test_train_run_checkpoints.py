@@ -15,7 +15,6 @@ from worldsim.checkpoint import CheckpointError, PlayBlock
 from worldsim.model import WorldModel, tiny_model_config
 from worldsim.train.run_checkpoints import latest_checkpoint, load_run_checkpoint, save_run_checkpoint
 
-
 PLAY = PlayBlock(maze_action_space(), (16, 16))
 
 
@@ -99,7 +98,8 @@ def test_keep_checkpoints_prunes_old_folders_but_never_the_one_just_written(tmp_
 def test_stale_temp_folders_of_dead_processes_are_removed(tmp_path, models):
     run = tmp_path / "run"
     save(run, 10, models)
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True)
     dead_pid = int(dead.stdout)
     stale = run / "checkpoints" / f".tmp-step_00000020-{dead_pid}"
     stale.mkdir()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -59,8 +58,8 @@ class ActionSpace:
     @classmethod
     def from_dict(cls, data: dict) -> ActionSpace:
         """Parse `to_dict` output read from a file; anything else is a ValueError naming the key."""
-        if not isinstance(data, dict):
-            raise ValueError(f"action space: expected an object, got {type(data).__name__}")
+        if not isinstance(data, dict):  # bad file content: a ValueError, which the CLI reports
+            raise ValueError(f"action space: expected an object, got {type(data).__name__}")  # noqa: TRY004
         unknown = set(data) - {"discrete", "continuous", "continuous_bound", "noop"}
         if unknown:
             raise ValueError(f"action space: unknown key(s) {sorted(unknown)}")

@@ -241,7 +241,7 @@ def _check_shapes(path: Path, config: Any) -> None:
 
     try:
         with safe_open(str(path), framework="pt") as file:
-            stored = {name: tuple(file.get_slice(name).get_shape()) for name in file.keys()}
+            stored = {name: tuple(file.get_slice(name).get_shape()) for name in file.keys()}  # noqa: SIM118 (not a dict)
     except (SafetensorError, OSError, ValueError) as error:
         raise CheckpointError(f"{path}: corrupt weights ({error})") from error
     layers = {name.split(".")[1] for name in stored if name.startswith("layers.")}

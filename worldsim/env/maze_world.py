@@ -22,7 +22,6 @@ from worldsim.env.maze_physics import MazePhysics
 from worldsim.env.maze_scene import MazeScene
 from worldsim.env.raycaster import Raycaster
 
-
 MAX_MAZE_SIZE = 100  # cells per side: 201x201 grid squares, 0.5 s to generate on one CPU core
 MAX_FRAME_SIDE = 4096  # pixels
 

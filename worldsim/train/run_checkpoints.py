@@ -128,7 +128,7 @@ def load_train_state(file: Path) -> dict[str, Any]:
     """The optimizer, EMA and data position of a run (torch.load with weights_only: no code runs)."""
     try:
         train_state = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - a damaged zip or pickle raises almost any type (IndexError, ...)
+    except Exception as error:  # a damaged zip or pickle raises almost any type (IndexError, ...)
         raise CheckpointError(f"{file}: unreadable training state ({type(error).__name__}: {error})") from error
     if not isinstance(train_state, dict) or not all(key in train_state for key in TRAIN_STATE_KEYS):
         raise CheckpointError(f"{file}: not a training state (expected a dict with keys {list(TRAIN_STATE_KEYS)})")
