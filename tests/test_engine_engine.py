@@ -1,4 +1,5 @@
 import json
+import re
 
 import cv2
 import numpy as np
@@ -211,6 +212,19 @@ def test_maze_context_checks_the_action_space_without_building_a_maze(monkeypatc
 PLAY = {"frame_size": [16, 16], "sampling_steps": 3, "maze": None, "dataset": None}
 
 
+def odd_checkpoint(path, metadata, play):
+    """A checkpoint of tiny weights whose header holds `metadata` and the play entry `play` (None: none, as
+    written before the play block existed): what a damaged or hostile file may hold."""
+    torch.manual_seed(0)
+    model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1))
+    save_checkpoint(path, model, PlayBlock(MAZE, (16, 16)), metadata)
+    with safe_open(str(path), framework="pt") as file:
+        header, tensors = file.metadata(), {name: file.get_tensor(name) for name in file.keys()}  # noqa: SIM118
+    header.pop("play")
+    save_file(tensors, str(path), metadata=header if play is None else {**header, "play": json.dumps(play)})
+    return path
+
+
 @pytest.mark.parametrize("metadata, play, culprit", [
     # written before the play block: what to play comes from the trainer's config in the metadata
     ({"train_config": [1]}, None, "train_config"),
@@ -227,14 +241,7 @@ PLAY = {"frame_size": [16, 16], "sampling_steps": 3, "maze": None, "dataset": No
     ({}, {**PLAY, "dataset": 7}, "dataset"),
 ])
 def test_checkpoint_metadata_is_checked_before_use(tmp_path, metadata, play, culprit):
-    torch.manual_seed(0)
-    path = tmp_path / "odd.safetensors"
-    model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1))
-    save_checkpoint(path, model, PlayBlock(MAZE, (16, 16)), metadata)
-    with safe_open(str(path), framework="pt") as file:
-        header, tensors = file.metadata(), {name: file.get_tensor(name) for name in file.keys()}  # noqa: SIM118
-    header.pop("play")
-    save_file(tensors, str(path), metadata=header if play is None else {**header, "play": json.dumps(play)})
+    path = odd_checkpoint(tmp_path / "odd.safetensors", metadata, play)
     with pytest.raises(CheckpointError, match=rf"odd\.safetensors.*{culprit}"):
         WorldModelEngine.from_checkpoint(path, device="cpu")
 
@@ -242,3 +249,16 @@ def test_checkpoint_metadata_is_checked_before_use(tmp_path, metadata, play, cul
 def test_a_bogus_device_is_named(checkpoint, capsys):
     assert main(["play", "--checkpoint", str(checkpoint), "--device", "bogus", "--headless", "--frames", "1"]) == 1
     assert "bogus" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("metadata, play, culprit", [
+    ({"train_config": {"data": {"maze": {"size": 100001}}}}, None, "metadata train_config.data.maze"),
+    ({}, {**PLAY, "maze": {"size": 100001, "height": 16, "width": 16}}, "play.maze"),
+])
+def test_eval_names_a_checkpoint_with_an_unbounded_maze(tmp_path, capsys, metadata, play, culprit):
+    path = odd_checkpoint(tmp_path / "huge_maze.safetensors", metadata, play)
+    for command in (["eval", str(path), "--device", "cpu"],
+                    ["eval", "memory", str(path), "--device", "cpu", "--out", str(tmp_path / "m")]):
+        assert main(command) == 1
+        assert re.search(rf"huge_maze\.safetensors: .*{culprit}: maze size must be in \[2, 100\]",
+                         capsys.readouterr().err)
