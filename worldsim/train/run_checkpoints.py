@@ -63,19 +63,20 @@ def save_run_checkpoint(
     os.replace(tmp, final)
     write_text_atomic(root / LATEST_FILE, name)
     save_checkpoint(Path(run_dir) / "latest.safetensors", ema_model, play, {**info, "weights": "ema"})
-    steps = sorted(p for p in root.iterdir() if p.is_dir() and STEP_DIR.match(p.name) and p.name != name)
-    for old in steps[: max(0, len(steps) + 1 - keep)] if keep > 0 else []:
-        shutil.rmtree(old, ignore_errors=True)
-    for folder in (root, Path(run_dir)):
-        remove_stale_temps(folder, keep_name=name)
+    if keep > 0:  # the one just written always stays
+        older = sorted(p for p in root.iterdir() if p.is_dir() and STEP_DIR.match(p.name) and p.name != name)
+        for old in older[: max(0, len(older) - (keep - 1))]:
+            shutil.rmtree(old, ignore_errors=True)
+    for folder in (root, Path(run_dir)):  # `latest` names `final` now: no temp folder is needed any more
+        remove_stale_temps(folder)
     return final
 
 
-def remove_stale_temps(folder: Path, keep_name: str) -> None:
+def remove_stale_temps(folder: Path) -> None:
     """Delete temp folders/files of `folder` whose writer process is gone (killed runs leak them)."""
     for entry in folder.iterdir():
         match = TEMP_DIR.match(entry.name) or TEMP_FILE.match(entry.name)
-        if match is None or entry.name == keep_name or _running(int(match.group(1))):
+        if match is None or _running(int(match.group(1))):
             continue
         if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
