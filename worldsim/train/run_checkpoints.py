@@ -33,7 +33,7 @@ CHECKPOINT_DIR = "checkpoints"
 LATEST_FILE = "latest"
 STEP_DIR = re.compile(r"^step_\d{8,}$")
 TEMP_DIR = re.compile(r"^\.tmp-step_\d{8,}-(\d+)(?:-[0-9a-f]+)?$")  # being written by process <pid>
-TEMP_FILE = re.compile(r"^\..+\.tmp-(\d+)$")  # a file being written by process <pid> (.latest.tmp-<pid>, ...)
+TEMP_FILE = re.compile(r"^\..+\.tmp-(\d+)$")  # data.atomic's temp file of process <pid>: .latest.tmp-<pid>
 TRAIN_STATE_KEYS = ("step", "optimizer", "ema", "data")
 
 
