@@ -90,13 +90,25 @@ def test_play_block_must_fit_the_model(tmp_path):
     assert not list(tmp_path.iterdir()), "nothing written"
 
 
-def test_a_checkpoint_without_a_play_block_gets_one_from_its_train_config():
-    """The shipped weights predate the play block: steps and maze come from the trainer's config."""
-    _, play, metadata = load_checkpoint(SHIPPED)
-    assert read_checkpoint_header(SHIPPED)["play"] is None
-    assert play.sampling_steps == metadata["train_config"]["logging"]["sampling_steps"] == 3
-    assert play.maze == MazeConfig(**metadata["train_config"]["data"]["maze"]) and play.dataset is None
+def test_the_shipped_checkpoint_carries_its_play_block():
+    _, play, _ = load_checkpoint(SHIPPED)
+    assert read_checkpoint_header(SHIPPED)["play"]["sampling_steps"] == play.sampling_steps == 3
     assert play.frame_size == (64, 64) and play.action_space == maze_action_space()
+    assert play.maze == MazeConfig() and play.dataset is None
+
+
+def test_a_checkpoint_without_a_play_block_gets_one_from_its_train_config(saved, tmp_path):
+    """Weights written before the play block existed: steps and maze come from the trainer's config."""
+    path, model = saved
+    maze = {"size": 7, "height": 16, "width": 16}
+    legacy = tmp_path / "legacy.safetensors"
+    metadata = json.dumps({"train_config": {"logging": {"sampling_steps": 5}, "data": {"maze": maze}}})
+    write_raw(legacy, {k: v.contiguous() for k, v in model.state_dict().items()},
+              read_checkpoint_header(path)["model_config"], metadata)
+    _, play, _ = load_checkpoint(legacy)
+    assert read_checkpoint_header(legacy)["play"] is None
+    assert play.sampling_steps == 5 and play.dataset is None
+    assert play.maze == MazeConfig(**maze)
     assert play.maze_config() is play.maze
 
 
