@@ -16,7 +16,7 @@ def test_bench_play_writes_json_and_png_per_variant(tmp_path):
     assert main(["bench", "play", "--device", "cpu", "--frames", "6", "--steps", "1", "--out", str(out),
                  "--set", *tiny]) == 0
     report = json.loads(out.with_suffix(".json").read_text())
-    assert [run["variant"] for run in report["runs"]] == ["ssm+local", "local", "full"]
+    assert [run["variant"] for run in report["runs"]] == ["ssm+local", "local", "full", "pack+local"]
     for run in report["runs"]:
         assert [p["frame"] for p in run["points"]] == [1, 2, 5, 6]
         assert all(p["ms_per_frame"] > 0 and p["rss"] > 0 for p in run["points"])

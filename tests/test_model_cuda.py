@@ -84,7 +84,7 @@ def test_model_backends_agree_forward_and_backward():
         assert rel_error(grads["triton"][name], grad) < 3e-2, name
 
 
-@pytest.mark.parametrize("temporal", ["ssm+local", "full"])
+@pytest.mark.parametrize("temporal", ["ssm+local", "full", "pack+local"])
 @torch.no_grad()
 def test_step_matches_forward_under_bf16_autocast(temporal):
     config = ModelConfig(temporal=temporal, depth=4)
@@ -103,28 +103,31 @@ def test_step_matches_forward_under_bf16_autocast(temporal):
     assert rel_error(torch.stack(steps, dim=1), clip_out) < 3e-2
 
 
+@pytest.mark.parametrize("temporal", ["ssm+local", "pack+local"])
 @torch.no_grad()
-def test_cuda_graph_replay_matches_eager():
-    model = random_model(ModelConfig(depth=2)).eval()
+def test_cuda_graph_replay_matches_eager(temporal):
+    # 9 committed frames: pack+local rewrites its pack twice (segments of 4)
+    model = random_model(ModelConfig(temporal=temporal, depth=2)).eval()
     inputs = (torch.rand(1, 3, 64, 64, device="cuda") * 2 - 1, torch.rand(1, device="cuda"),
               torch.ones(1, dtype=torch.long, device="cuda"), torch.zeros(1, 1, device="cuda"))
     graph_state, eager_state = model.init_state(1), model.init_state(1)
     replay, graph_out = graph_step(model, inputs, graph_state, commit=True)
-    for t in range(7):
+    for t in range(9):
         inputs[0].copy_(torch.rand_like(inputs[0]) * 2 - 1)
         replay()
         eager = model.step(*inputs, eager_state, commit=True)
         torch.testing.assert_close(graph_out, eager, rtol=1e-4, atol=1e-4)
-    assert int(graph_state.frame_index) == int(eager_state.frame_index) == 7
+    assert int(graph_state.frame_index) == int(eager_state.frame_index) == 9
 
 
+@pytest.mark.parametrize("temporal", ["ssm+local", "pack+local"])
 @torch.no_grad()
-def test_memory_constant_over_2000_frames():
-    model = random_model(ModelConfig()).to(torch.bfloat16).eval()
+def test_memory_constant_over_2000_frames(temporal):
+    model = random_model(ModelConfig(temporal=temporal)).to(torch.bfloat16).eval()
     inputs = (torch.zeros(1, 3, 64, 64, device="cuda", dtype=torch.bfloat16), torch.ones(1, device="cuda"),
               torch.zeros(1, dtype=torch.long, device="cuda"), torch.zeros(1, 1, device="cuda"))
     state = model.init_state(1)
-    assert state.layers[0].ssm.dtype == torch.float32
+    assert temporal != "ssm+local" or state.layers[0].ssm.dtype == torch.float32
     allocated = {}
     for frame in range(1, 2001):
         model.step(*inputs, state, commit=True)

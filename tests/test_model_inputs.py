@@ -67,6 +67,10 @@ def test_step_rejects_bad_input(model):
         ({"temporal": "causal"}, "temporal"),
         ({"scan": "rows"}, "scan"),
         ({"attn_window": 0}, "attn_window"),
+        ({"temporal": "pack+local", "attn_window": 0}, "attn_window"),
+        ({"temporal": "pack+local", "pack_window": (3, 2)}, "pack_window"),
+        ({"temporal": "pack+local", "pack_window": (2, 2, 1)}, "pack_window"),
+        ({"temporal": "pack+local", "pack_segment": 0}, "pack_segment"),
     ],
 )
 def test_config_rejects_bad_values(overrides, match):

@@ -8,7 +8,9 @@ from worldsim.model import ModelConfig, WorldModel, state_nbytes, tiny_model_con
 VARIANTS = [
     ("ssm+local", "blockwise"), ("ssm+local", "frame"), ("ssm+local", "token"),
     ("local", "blockwise"), ("full", "blockwise"), ("ssm", "blockwise"), ("ssm", "token"),
+    ("pack+local", "blockwise"),
 ]
+FIXED_STATE = ["ssm+local", "local", "ssm", "pack+local"]
 
 
 def random_model(config: ModelConfig, seed: int = 0) -> WorldModel:
@@ -46,7 +48,7 @@ def test_step_matches_forward(temporal, scan):
     assert state.frame_index.tolist() == [6, 6]
 
 
-@pytest.mark.parametrize("temporal", ["ssm+local", "full"])
+@pytest.mark.parametrize("temporal", ["ssm+local", "full", "pack+local"])
 @torch.no_grad()
 def test_step_without_commit_reads_only(temporal):
     config = tiny_model_config(temporal=temporal)
@@ -67,7 +69,7 @@ def test_step_without_commit_reads_only(temporal):
     assert any(not torch.equal(old, new) for old, new in zip(before, state.tensors()) if old.shape == new.shape)
 
 
-@pytest.mark.parametrize("temporal", ["ssm+local", "local", "full", "ssm"])
+@pytest.mark.parametrize("temporal", ["ssm+local", "local", "full", "ssm", "pack+local"])
 @torch.no_grad()
 def test_forward_is_causal(temporal):
     config = tiny_model_config(temporal=temporal)
@@ -85,6 +87,23 @@ def test_forward_is_causal(temporal):
     assert (out2[:, t + 1:] - out[:, t + 1:]).abs().max() > 1e-3
 
 
+@pytest.mark.parametrize("temporal", FIXED_STATE)
+@torch.no_grad()
+def test_clip_leaves_the_state_of_stepping_its_frames(temporal):
+    config = tiny_model_config(temporal=temporal, pack_segment=3)  # 7 frames: a partial last segment
+    model = random_model(config)
+    frames, noise, discrete, continuous = random_clip(config, batch=2, frames=7)
+    positions = torch.arange(7).expand(2, 7)
+    _, clip_layers = model._run(frames, noise, discrete, continuous, positions, None)
+    state = model.init_state(2)
+    for t in range(7):
+        model.step(frames[:, t], noise[:, t], discrete[:, t], continuous[:, t], state, commit=True)
+    for stepped, clip in zip(state.layers, clip_layers):
+        for name, value in vars(stepped).items():
+            if value is not None:
+                torch.testing.assert_close(getattr(clip, name), value, rtol=1e-5, atol=1e-5, msg=name)
+
+
 def small_config(temporal: str) -> ModelConfig:
     return tiny_model_config(
         temporal=temporal, image_height=8, image_width=8, width=16, depth=1, ssm_headdim=8, block_sizes=[(1, 2)]
@@ -97,7 +116,7 @@ def run_steps(model: WorldModel, state, count: int) -> None:
         model.step(frame, torch.ones(1), torch.zeros(1, dtype=torch.long), torch.zeros(1, 2), state, commit=True)
 
 
-@pytest.mark.parametrize("temporal", ["ssm+local", "local", "ssm"])
+@pytest.mark.parametrize("temporal", FIXED_STATE)
 @torch.no_grad()
 def test_state_size_is_constant(temporal):
     model = random_model(small_config(temporal))
@@ -105,9 +124,9 @@ def test_state_size_is_constant(temporal):
     empty = state_nbytes(state)
     run_steps(model, state, 10)
     after_10 = state_nbytes(state)
-    run_steps(model, state, 990)
+    run_steps(model, state, 290)
     assert empty == after_10 == state_nbytes(state)
-    assert int(state.frame_index) == 1000
+    assert int(state.frame_index) == 300
 
 
 @torch.no_grad()

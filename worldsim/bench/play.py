@@ -1,11 +1,12 @@
 """Playing speed and memory against session length: ms/frame and memory at frames 1 … N for the temporal
-variants (ssm+local, local, full), eager and CUDA graph, with random-init models of the same size.
+variants (ssm+local, local, full, pack+local), eager and CUDA graph, with random-init models of the same size.
 
     python -m worldsim.bench.play --out bench_play            # GPU: 10,000 frames; CPU: 30
     worldsim bench play --variants ssm+local --frames 200 --set width=128
 
-Writes OUT.json and OUT.png. ssm+local and local keep a fixed state, so their ms/frame and memory at
-frame 10,000 should match frame 100 (within FLAT_TOLERANCE, 5%); full attention grows with every frame.
+Writes OUT.json and OUT.png. ssm+local, local and pack+local keep a fixed state, so their ms/frame and
+memory at frame 10,000 should match frame 100 (within FLAT_TOLERANCE, 5%); full attention grows with
+every frame.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from worldsim.env.maze_world import MazeConfig
 from worldsim.model import ModelConfig, WorldModel, count_parameters
 from worldsim.sampling_steps import play_steps
 
-VARIANTS = ("ssm+local", "local", "full")
+VARIANTS = ("ssm+local", "local", "full", "pack+local")
 GPU_FRAMES, CPU_FRAMES = 10_000, 30
 FULL_MAX_FRAMES = 1_000  # full attention's KV cache grows per frame: ~4 MiB/frame at the default size
 EAGER_MAX_FRAMES = 1_000  # eager CUDA is launch-bound (~10x slower than a graph): enough to show the trend

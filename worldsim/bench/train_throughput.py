@@ -7,7 +7,7 @@
 
 Times the optimizer step on synthetic clips: forward + backward of the diffusion-forcing loss, gradient
 clipping, AdamW. Training FLOPs per frame are taken as 3x the model's analytic forward FLOPs
-(worldsim.model.estimate_step_flops). Separately times the config's training data source
+(worldsim.model.estimate_clip_flops_per_frame). Separately times the config's training data source
 (data_frames_per_s, after one warm-up batch) and names the slower of the two as the bottleneck.
 
 Under torchrun (WORLD_SIZE > 1) the model is wrapped in DistributedDataParallel and frames/s, data
@@ -34,7 +34,7 @@ from worldsim.config import finite_float, load_config, to_dict
 from worldsim.data.atomic import write_text_atomic
 from worldsim.device import resolve_device
 from worldsim.diffusion.rectified_flow import flow_matching_loss
-from worldsim.model import WorldModel, count_parameters, estimate_step_flops
+from worldsim.model import WorldModel, count_parameters, estimate_clip_flops_per_frame
 from worldsim.train.activation_checkpointing import enable_activation_checkpointing
 from worldsim.train.clip_sources import make_clip_source
 from worldsim.train.config import TrainConfig
@@ -122,7 +122,7 @@ def measure(config: TrainConfig, steps: int, warmup: int, data_batches: int = 3,
     data_frames_per_s = measure_data(config, device, data_batches, info.rank, info.world_size)
     seconds = statistics.median(times)
     frames_per_s = batch * length / seconds
-    train_flops_per_frame = 3 * estimate_step_flops(m)
+    train_flops_per_frame = 3 * estimate_clip_flops_per_frame(m)
     achieved_tflops = frames_per_s * train_flops_per_frame / 1e12
     peak = peak_tflops(device)
     result = {

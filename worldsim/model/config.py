@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-TEMPORAL_VARIANTS = ("ssm+local", "local", "full", "ssm")
+TEMPORAL_VARIANTS = ("ssm+local", "local", "full", "ssm", "pack+local")
 # Keys that only shape the initial weights: a model initialised from another checkpoint may differ in them.
 INIT_ONLY_KEYS = ("ssm_memory_frames",)
 SCAN_VARIANTS = ("blockwise", "frame", "token")
@@ -28,12 +28,17 @@ class ModelConfig:
     depth: int = 6
     attn_heads: int = 4
     # ssm+local: the paper's hybrid; local: attention over the last attn_window frames only;
-    # full: causal attention over every past frame (growing cache); ssm: no attention.
-    temporal: Literal["ssm+local", "local", "full", "ssm"] = "ssm+local"
+    # full: causal attention over every past frame (growing cache); ssm: no attention;
+    # pack+local: attention window + MemoryPack's SemanticPack (Wu et al. 2025) instead of the SSM.
+    temporal: Literal["ssm+local", "local", "full", "ssm", "pack+local"] = "ssm+local"
     # frame: one scan over the whole token grid of each frame; token: blocks of 1x1 (ablations)
     scan: Literal["blockwise", "frame", "token"] = "blockwise"
     block_sizes: list[tuple[int, int]] = field(default_factory=lambda: [(16, 16), (8, 8), (4, 4)])
     attn_window: int = 4  # past frames seen by frame-local attention
+    # pack+local: each memory token summarises one pack_window block of the token grid over a segment of
+    # pack_segment frames; the pack is rewritten once per segment (model/memory_pack.py)
+    pack_window: tuple[int, int] = (2, 2)
+    pack_segment: int = 4
     ssm_state: int = 32
     ssm_headdim: int = 48  # 384 inner channels -> 8 SSM heads (a multiple of 8 avoids bf16 NaNs upstream)
     ssm_expand: int = 2
@@ -51,6 +56,7 @@ class ModelConfig:
     def __post_init__(self) -> None:
         # YAML turns the tuples into lists
         self.block_sizes = [tuple(int(v) for v in b) for b in self.block_sizes]
+        self.pack_window = tuple(int(v) for v in self.pack_window)
         _check_choice("temporal", self.temporal, TEMPORAL_VARIANTS)
         _check_choice("scan", self.scan, SCAN_VARIANTS)
         _check_choice("ssm_backend", self.ssm_backend, SSM_BACKENDS)
@@ -73,8 +79,16 @@ class ModelConfig:
                 raise ValueError(f"ModelConfig: width {self.width} not divisible by attn_heads {self.attn_heads}")
             if (self.width // self.attn_heads) % 2:
                 raise ValueError(f"ModelConfig: attention head size {self.width // self.attn_heads} must be even (RoPE)")
-        if self.temporal in ("ssm+local", "local") and self.attn_window < 1:
+        if self.temporal in ("ssm+local", "local", "pack+local") and self.attn_window < 1:
             raise ValueError(f"ModelConfig.attn_window must be >= 1, got {self.attn_window}")
+        if self.uses_pack:
+            if self.pack_segment < 1:
+                raise ValueError(f"ModelConfig.pack_segment must be >= 1, got {self.pack_segment}")
+            grid, window = self.token_grid, self.pack_window
+            if len(window) != 2 or min(window) < 1 or grid[0] % window[0] or grid[1] % window[1]:
+                raise ValueError(
+                    f"ModelConfig.pack_window must be (b_h, b_w) dividing the token grid {grid}, got {window}"
+                )
         if self.uses_ssm:
             if (self.width * self.ssm_expand) % self.ssm_headdim:
                 raise ValueError(
@@ -107,7 +121,16 @@ class ModelConfig:
 
     @property
     def uses_attention(self) -> bool:
-        return self.temporal in ("ssm+local", "local", "full")
+        return self.temporal in ("ssm+local", "local", "full", "pack+local")
+
+    @property
+    def uses_pack(self) -> bool:
+        return self.temporal == "pack+local"
+
+    @property
+    def pack_tokens(self) -> int:
+        """Memory tokens per layer: one per pack_window block of the token grid."""
+        return (self.token_grid[0] // self.pack_window[0]) * (self.token_grid[1] // self.pack_window[1])
 
     def block_size(self, layer: int) -> tuple[int, int]:
         """The (b_h, b_w) token block that layer `layer` scans through time."""
@@ -124,7 +147,7 @@ def tiny_model_config(**overrides) -> ModelConfig:
         "image_height": 16, "image_width": 16, "patch_size": 4, "width": 32, "depth": 3, "attn_heads": 2,
         "block_sizes": [(4, 4), (2, 2), (1, 2)], "attn_window": 2, "ssm_state": 8, "ssm_headdim": 16,
         "ssm_expand": 2, "ssm_conv": 4, "ssm_chunk": 8, "num_discrete_actions": 5, "num_continuous_actions": 2,
-        "ssm_backend": "torch",
+        "ssm_backend": "torch", "pack_segment": 2,
     }
     values.update(overrides)
     return ModelConfig(**values)

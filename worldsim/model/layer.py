@@ -1,4 +1,5 @@
-"""One layer: block-wise SSM scan -> frame attention -> MLP, each a residual with per-frame adaLN (DiT)."""
+"""One layer: block-wise SSM scan (or SemanticPack) -> frame attention -> MLP, each a residual with
+per-frame adaLN (DiT)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from torch import Tensor, nn
 
 from worldsim.model.attention import FrameAttention
 from worldsim.model.config import ModelConfig
+from worldsim.model.memory_pack import SemanticPack
 from worldsim.model.ssm import BlockwiseMamba2
 from worldsim.model.state import LayerState
 from worldsim.model.tokens import modulate
@@ -25,12 +27,17 @@ class WorldModelLayer(nn.Module):
             )
             if config.uses_ssm else None
         )
+        self.pack = (
+            SemanticPack(width, config.attn_heads, self.grid, config.pack_window, config.pack_segment)
+            if config.uses_pack else None
+        )
         self.attn = (
             FrameAttention(width, config.attn_heads, None if config.temporal == "full" else config.attn_window)
             if config.uses_attention else None
         )
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(approximate="tanh"), nn.Linear(4 * width, width))
-        self.sublayers = [name for name, m in (("ssm", self.ssm), ("attn", self.attn), ("mlp", self.mlp)) if m is not None]
+        candidates = (("ssm", self.ssm), ("pack", self.pack), ("attn", self.attn), ("mlp", self.mlp))
+        self.sublayers = [name for name, m in candidates if m is not None]
         self.norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         # shift, scale, gate per sub-layer; zero-initialised so every layer starts as the identity
         self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 3 * len(self.sublayers) * width))
@@ -38,10 +45,11 @@ class WorldModelLayer(nn.Module):
         nn.init.zeros_(self.modulation[1].bias)
 
     def forward(
-        self, x: Tensor, cond: Tensor, positions: Tensor, state: LayerState | None = None
+        self, x: Tensor, cond: Tensor, positions: Tensor, state: LayerState | None = None, commit: bool = True
     ) -> tuple[Tensor, LayerState]:
         """x (B, T, H', W', D), cond (B, T, D), positions (B, T) frame indices, state from the previous
-        frames (None = start of a clip) -> (x, state after the last of these frames)."""
+        frames (None = start of a clip) -> (x, state after the last of these frames).
+        commit=False may leave out state that costs extra work to build (the pack's update)."""
         state = state or LayerState()
         new = LayerState()
         mods = self.modulation(cond).chunk(3 * len(self.sublayers), dim=-1)
@@ -50,6 +58,8 @@ class WorldModelLayer(nn.Module):
             h = modulate(self.norm(x), shift, scale)
             if name == "ssm":
                 h, new.conv, new.ssm = self.ssm(h, state.conv, state.ssm)
+            elif name == "pack":
+                h, new.pack, new.segment = self.pack(h, positions, state.pack, state.segment, commit)
             elif name == "attn":
                 tokens = h.flatten(2, 3)  # (B, T, N, D)
                 h, new.keys, new.values, new.valid = self.attn(
@@ -67,6 +77,9 @@ class WorldModelLayer(nn.Module):
             conv_shape, ssm_shape = self.ssm.state_shapes(batch, self.grid)
             state.conv = torch.zeros(conv_shape, device=device, dtype=dtype)
             state.ssm = torch.zeros(ssm_shape, device=device, dtype=torch.float32)
+        if self.pack is not None:
+            state.pack = self.pack.empty_pack(batch).detach().to(device=device, dtype=dtype).clone()
+            state.segment = torch.zeros(self.pack.segment_shape(batch), device=device, dtype=dtype)
         if self.attn is not None:
             tokens = self.grid[0] * self.grid[1]
             frames = 0 if self.attn.window is None else self.attn.window

@@ -14,6 +14,8 @@ class LayerState:
     keys: Tensor | None = None  # (B, heads, window, N, head_dim) ring buffer, oldest first; full: (B, heads, P, ...)
     values: Tensor | None = None  # same shape as keys
     valid: Tensor | None = None  # (B, window) bool, False for slots not filled yet; None for full
+    pack: Tensor | None = None  # (B, P, D) SemanticPack memory tokens the next frame reads
+    segment: Tensor | None = None  # (B, S, N, D) features of the current segment's frames, slot = frame mod S
 
 
 @dataclass

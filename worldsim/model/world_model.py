@@ -65,7 +65,7 @@ class WorldModel(nn.Module):
             frame[:, None], noise_level[:, None],
             None if discrete is None else discrete[:, None],
             None if continuous is None else continuous[:, None],
-            state.frame_index[:, None], state.layers,
+            state.frame_index[:, None], state.layers, commit,
         )
         if commit:
             for target, new in zip(state.layers, new_layers):
@@ -81,13 +81,14 @@ class WorldModel(nn.Module):
         continuous: Tensor | None,
         positions: Tensor,
         layer_states: list[LayerState] | None,
+        commit: bool = True,
     ) -> tuple[Tensor, list[LayerState]]:
         """The shared path of forward (no state) and step (T = 1 continuing from a state)."""
         cond = self.conditioning(noise_levels, discrete, continuous)  # (B, T, D)
         x = self.patch_embed(frames)  # (B, T, H', W', D)
         new_states = []
         for i, layer in enumerate(self.layers):
-            x, new = layer(x, cond, positions, None if layer_states is None else layer_states[i])
+            x, new = layer(x, cond, positions, None if layer_states is None else layer_states[i], commit)
             new_states.append(new)
         return self.head(x, cond).to(frames.dtype), new_states
 

@@ -1,0 +1,155 @@
+"""SemanticPack, the long-term half of MemoryPack (Wu et al. 2025, "Pack and Force Your Memory", sec. 4.1.2).
+
+A fixed set of P memory tokens ψ per layer, rewritten once per segment of S frames:
+
+    ψ_init    = a learned projection of frame 0's tokens, pooled over each pack_window block
+    ψ_{k+1}   = Squeeze(ψ_k, Memorize(segment k)),   Squeeze(ψ, m) = m + CrossAttention(q = m, k/v = ψ)
+    Memorize  = self-attention inside each pack_window block over the segment's S frames, then the mean
+                over that spatio-temporal window: one token per block (P = blocks of the token grid)
+
+and read by every frame's tokens through cross-attention (query = the frame's tokens, key/value = ψ).
+The direction of Squeeze is the paper's structure A (its best; table 3): the segment's compact embedding
+queries the old memory, so the new memory has the segment's P tokens and carries the old one through
+the attention values.
+
+Causality: frame t reads ψ built from frames < t only. Segment k is frames [kS, (k+1)S); frame 0 reads
+the learned `empty` pack, frames 1 .. S-1 read ψ_init, frames of segment k >= 1 read ψ_k (segments < k and
+the frame-0 init). The segments a frame has not yet packed are covered by frame-local attention when
+pack_segment <= attn_window + 1.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor, nn
+
+from worldsim.model.attention import rotate_by_frame
+
+
+class MemoryAttention(nn.Module):
+    """Queries (M, L, D) attend to memory tokens (M, P, D), normalised here (ψ is a residual sum)."""
+
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.q = nn.Linear(width, width)
+        self.kv = nn.Linear(width, 2 * width)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, queries: Tensor, memory: Tensor) -> Tensor:
+        q = self.q(queries).unflatten(-1, (self.heads, -1)).transpose(1, 2)  # (M, h, L, d)
+        k, v = self.kv(self.norm(memory)).unflatten(-1, (2, self.heads, -1)).permute(2, 0, 3, 1, 4)
+        out = F.scaled_dot_product_attention(q, k.to(q.dtype), v.to(q.dtype))
+        return self.proj(out.transpose(1, 2).flatten(2))
+
+
+class Memorize(nn.Module):
+    """Segments (M, S, H', W', D) -> compact embedding (M, P, D): windowed self-attention, then mean-pooling."""
+
+    def __init__(self, width: int, heads: int, window: tuple[int, int]):
+        super().__init__()
+        self.heads, self.window = heads, window
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+
+    def forward(self, segments: Tensor) -> Tensor:
+        batch, frames = segments.shape[:2]
+        b_h, b_w = self.window
+        tokens = rearrange(segments, "m s (ph bh) (pw bw) d -> (m ph pw) s (bh bw) d", bh=b_h, bw=b_w)
+        q, k, v = self.qkv(tokens).unflatten(-1, (3, self.heads, -1)).unbind(dim=3)  # (M*P, S, w, h, d)
+        # the frame order inside the segment enters through RoPE of the in-segment offset 0 .. S-1
+        offsets = torch.arange(frames, device=segments.device).expand(tokens.shape[0], frames)
+        q = rotate_by_frame(q, offsets).to(v.dtype)
+        k = rotate_by_frame(k, offsets).to(v.dtype)
+        q, k, v = (t.flatten(1, 2).transpose(1, 2) for t in (q, k, v))  # (M*P, h, S*w, d)
+        out = F.scaled_dot_product_attention(q, k, v)
+        # mean over the window of (tokens + proj(out)) = mean(tokens) + proj(mean(out)): project P tokens only
+        pooled = tokens.mean(dim=(1, 2)) + self.proj(out.mean(dim=2).flatten(1).to(tokens.dtype))
+        return pooled.unflatten(0, (batch, -1))
+
+
+class SemanticPack(nn.Module):
+    def __init__(self, width: int, heads: int, grid: tuple[int, int], window: tuple[int, int], segment: int):
+        super().__init__()
+        self.grid, self.window, self.segment = grid, window, segment
+        self.tokens = (grid[0] // window[0]) * (grid[1] // window[1])
+        self.read = MemoryAttention(width, heads)
+        self.memorize = Memorize(width, heads, window)
+        self.squeeze = MemoryAttention(width, heads)
+        self.squeeze_norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.init = nn.Linear(width, width)
+        self.empty = nn.Parameter(torch.randn(self.tokens, width) * 0.02)  # what frame 0 reads
+
+    def segment_shape(self, batch: int) -> tuple[int, ...]:
+        """(B, S, N, D): the segment buffer of `batch` clips."""
+        return batch, self.segment, self.grid[0] * self.grid[1], self.empty.shape[1]
+
+    def empty_pack(self, batch: int) -> Tensor:
+        """(B, P, D): the pack before any frame (learned; frame 0 reads it)."""
+        return self.empty.expand(batch, *self.empty.shape)
+
+    def forward(
+        self, x: Tensor, positions: Tensor, pack: Tensor | None, segment: Tensor | None, commit: bool = True
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """x (B, T, H', W', D) features, positions (B, T) frame indices; pack (B, P, D) and segment
+        (B, S, N, D) = the frames of the current segment so far, by slot t mod S (None = start of a clip)
+        -> (out (B, T, H', W', D), pack, segment) after these frames; commit=False skips the update
+        (returns None for both). A state is continued one frame at a time (T = 1)."""
+        if pack is None:
+            return self._clip(x)
+        if x.shape[1] != 1:
+            raise ValueError(f"SemanticPack: a state is continued one frame at a time, got {x.shape[1]} frames")
+        out = self._read(x, pack[:, None])
+        if not commit:
+            return out, None, None
+        # fixed shapes and no Python branch on the frame index: every commit computes the init and the
+        # squeeze, torch.where keeps them only at frame 0 and a segment's last frame (CUDA-graph capturable)
+        frame = positions[:, 0]
+        slot = frame % self.segment
+        write = (torch.arange(self.segment, device=x.device) == slot[:, None])[:, :, None, None]
+        segment = torch.where(write, x.flatten(2, 3).to(segment.dtype), segment)
+        base = torch.where((frame == 0)[:, None, None], self._init(x[:, 0]).to(pack.dtype), pack)
+        squeezed = self._squeeze(base, self.memorize(segment.unflatten(2, self.grid)))
+        pack = torch.where((slot == self.segment - 1)[:, None, None], squeezed.to(pack.dtype), base)
+        return out, pack, segment
+
+    def _clip(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """A clip from its first frame: every complete segment is memorised at once, then the chain of
+        squeezes runs segment by segment (T/S small steps)."""
+        batch, frames = x.shape[:2]
+        size = self.segment
+        complete = frames // size
+        base = self._init(x[:, 0])
+        packs = [self.empty_pack(batch).to(base.dtype), base]
+        if complete:
+            segments = x[:, : complete * size].unflatten(1, (complete, size)).flatten(0, 1)
+            memorized = self.memorize(segments).unflatten(0, (batch, complete))  # (B, K, P, D)
+            for k in range(complete):
+                base = self._squeeze(base, memorized[:, k])
+                packs.append(base)
+        read = [0] + [1 + t // size for t in range(1, frames)]  # frame t reads packs[read[t]]
+        out = self._read(x, torch.stack(packs, dim=1)[:, read])
+        # the segment buffer a frame-by-frame run would hold: slot s = the latest frame with t mod S = s
+        tokens = x.flatten(2, 3)
+        latest = [s + size * ((frames - 1 - s) // size) for s in range(min(size, frames))]
+        unfilled = tokens.new_zeros(batch, size - len(latest), *tokens.shape[2:])
+        segment = torch.cat([tokens[:, latest], unfilled], dim=1)
+        return out, packs[-1], segment
+
+    def _read(self, x: Tensor, packs: Tensor) -> Tensor:
+        """x (B, T, H', W', D), packs (B, T, P, D): frame t's tokens read packs[:, t]."""
+        out = self.read(x.flatten(0, 1).flatten(1, 2), packs.flatten(0, 1).to(x.dtype))  # (B*T, N, D)
+        return out.view(x.shape)
+
+    def _init(self, frame: Tensor) -> Tensor:
+        """frame (B, H', W', D) -> ψ_init (B, P, D): block means of the first frame, projected."""
+        b_h, b_w = self.window
+        pooled = rearrange(frame, "b (ph bh) (pw bw) d -> b (ph pw) (bh bw) d", bh=b_h, bw=b_w).mean(dim=2)
+        return self.init(pooled)
+
+    def _squeeze(self, pack: Tensor, memorized: Tensor) -> Tensor:
+        """ψ (B, P, D), Memorize(segment) (B, P, D) -> the next ψ: the segment's embedding queries the old ψ."""
+        return memorized + self.squeeze(self.squeeze_norm(memorized), pack)
