@@ -2,7 +2,7 @@
 
 reset(seed) commits real context frames (by default the first frame of built-in maze `seed`) to a fresh
 model state; each step(action) then generates one frame with `steps` Euler steps and commits it.
-Time and memory per step are constant for the fixed-state variants (ssm+local, local, ssm).
+Time and memory per step are constant for the fixed-state variants (ssm+local, local, ssm, pack+local).
 """
 
 from __future__ import annotations
