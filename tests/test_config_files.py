@@ -1,19 +1,36 @@
-"""configs/pack_local.yaml is configs/default.yaml with the MemoryPack variant: same size, data and budget."""
+"""The MemoryPack configs are the recipes they name, changed only where the variant must differ:
+configs/pack_local.yaml is configs/default.yaml with temporal pack+local (same size, data and budget), and
+configs/pack_local_memory.yaml is configs/memory.yaml's long-context recipe for that model, from scratch."""
 
 from pathlib import Path
 
-from worldsim.config import load_config, to_dict
-from worldsim.train.config import TrainConfig
+import yaml
+
+from worldsim.config import load_config
+from worldsim.train.config import TrainConfig, validate_train_config
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
-VARIANT_KEYS = ("temporal", "pack_window", "pack_segment")
+PACK_KEYS = {"temporal", "pack_window", "pack_segment"}
+
+
+def read(name: str) -> dict:
+    """The file's keys as written (setting a key to its default counts as a difference), once it loads."""
+    validate_train_config(load_config(TrainConfig, CONFIGS / name))
+    return yaml.safe_load((CONFIGS / name).read_text())
 
 
 def test_pack_local_config_differs_from_default_only_in_the_temporal_variant():
-    default = to_dict(load_config(TrainConfig, CONFIGS / "default.yaml"))
-    pack = to_dict(load_config(TrainConfig, CONFIGS / "pack_local.yaml"))
-    assert pack["model"]["temporal"] == "pack+local" and default["model"]["temporal"] != "pack+local"
-    for config in (default, pack):
-        for key in VARIANT_KEYS:
-            config["model"].pop(key)
+    default, pack = read("default.yaml"), read("pack_local.yaml")
+    assert pack["model"]["temporal"] == "pack+local" and "temporal" not in default["model"]
+    pack["model"] = {key: value for key, value in pack["model"].items() if key not in PACK_KEYS}
     assert pack == default
+
+
+def test_pack_local_memory_config_is_the_memory_recipe_for_the_pack_model_trained_from_scratch():
+    memory, pack, pack_memory = read("memory.yaml"), read("pack_local.yaml"), read("pack_local_memory.yaml")
+    assert pack_memory["model"] == pack["model"]
+    # init_from / init_fresh load the shipped SSM weights, which a pack+local model cannot take
+    assert set(memory) - set(pack_memory) == {"init_from", "init_fresh"}
+    assert pack_memory["schedule"] == pack["schedule"]  # from scratch: the default warm-up
+    for key in set(pack_memory) - {"model", "schedule"}:
+        assert pack_memory[key] == memory[key], key

@@ -1,8 +1,11 @@
-"""temporal='pack+local': the pack carries frames past the attention window, rewritten only at segment ends."""
+"""temporal='pack+local': the pack carries frames past the attention window, rewritten only at segment
+ends; a checkpoint keeps its settings."""
 
 import torch
 from test_model_step import random_clip, random_model
 
+from worldsim.actions import maze_action_space
+from worldsim.checkpoint import PlayBlock, load_checkpoint, save_checkpoint
 from worldsim.model import tiny_model_config
 
 
@@ -36,3 +39,15 @@ def test_first_frame_initialises_the_pack():
     # frame 0 reaches every later frame through the init, before its segment is complete
     assert frames_affected("pack+local", changed=0, frames=4, pack_segment=8) == [0, 1, 2, 3]
     assert frames_affected("pack+local", changed=1, frames=4, pack_segment=8) == [1, 2]
+
+
+@torch.no_grad()
+def test_checkpoint_keeps_the_pack_settings_and_weights(tmp_path):
+    config = tiny_model_config(temporal="pack+local", pack_window=(2, 1), pack_segment=3,
+                               num_discrete_actions=9, num_continuous_actions=1)
+    model = random_model(config)
+    save_checkpoint(tmp_path / "pack.safetensors", model, PlayBlock(maze_action_space(), (16, 16)))
+    loaded, _, _ = load_checkpoint(tmp_path / "pack.safetensors")
+    assert loaded.config == config and loaded.config.pack_window == (2, 1)  # a tuple again after JSON
+    clip = random_clip(config, batch=1, frames=5)
+    torch.testing.assert_close(loaded(*clip), model(*clip), rtol=0, atol=0)
