@@ -12,7 +12,8 @@ pytestmark = pytest.mark.cuda
 @pytest.fixture(scope="module", params=["ssm+local", "pack+local"])
 def checkpoint(request, tmp_path_factory):
     torch.manual_seed(0)
-    model = WorldModel(tiny_model_config(temporal=request.param, num_discrete_actions=9, num_continuous_actions=1))
+    config = tiny_model_config(temporal=request.param, num_discrete_actions=9, num_continuous_actions=1)
+    model = WorldModel(config)
     path = tmp_path_factory.mktemp("ckpt") / "tiny.safetensors"
     save_checkpoint(path, model, PlayBlock(maze_action_space(), (16, 16)))
     return path

@@ -1,5 +1,6 @@
 """Playing speed and memory against session length: ms/frame and memory at frames 1 … N for the temporal
-variants (ssm+local, local, full, pack+local), eager and CUDA graph, with random-init models of the same size.
+variants (ssm+local, local, full, pack+local), eager and CUDA graph, with random-init models of the same
+size.
 
     python -m worldsim.bench.play --out bench_play            # GPU: 10,000 frames; CPU: 30
     worldsim bench play --variants ssm+local --frames 200 --set width=128

@@ -65,7 +65,8 @@ def pack_write_flops(config: ModelConfig) -> int:
     """One layer's pack update: Memorize over the S-frame segment buffer (qkv 2*S*N*D*3D, window
     attention 2 * 2*S*N*(S*w)*D, proj of the pooled tokens 2*P*D*D), the frame-0 init 2*P*D*D and
     the squeeze (q and proj 2 * 2*P*D*D, kv 2*P*D*2D, scores and values 2 * 2*P*P*D)."""
-    n_tokens, width, pack, frames = config.tokens_per_frame, config.width, config.pack_tokens, config.pack_segment
+    n_tokens, width = config.tokens_per_frame, config.width
+    pack, frames = config.pack_tokens, config.pack_segment
     window = config.pack_window[0] * config.pack_window[1]
     memorize = 2 * frames * n_tokens * width * 3 * width + 2 * 2 * frames * n_tokens * frames * window * width
     memorize += 2 * pack * width * width

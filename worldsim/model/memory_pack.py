@@ -47,7 +47,8 @@ class MemoryAttention(nn.Module):
 
 
 class Memorize(nn.Module):
-    """Segments (M, S, H', W', D) -> compact embedding (M, P, D): windowed self-attention, then mean-pooling."""
+    """Segments (M, S, H', W', D) -> compact embedding (M, P, D): windowed self-attention, then
+    mean-pooling."""
 
     def __init__(self, width: int, heads: int, window: tuple[int, int]):
         super().__init__()
@@ -101,7 +102,9 @@ class SemanticPack(nn.Module):
         if pack is None:
             return self._clip(x)
         if x.shape[1] != 1:
-            raise ValueError(f"SemanticPack: a state is continued one frame at a time, got {x.shape[1]} frames")
+            raise ValueError(
+                f"SemanticPack: a state is continued one frame at a time, got {x.shape[1]} frames"
+            )
         out = self._read(x, pack[:, None])
         if not commit:
             return out, None, None
@@ -151,5 +154,6 @@ class SemanticPack(nn.Module):
         return self.init(pooled)
 
     def _squeeze(self, pack: Tensor, memorized: Tensor) -> Tensor:
-        """ψ (B, P, D), Memorize(segment) (B, P, D) -> the next ψ: the segment's embedding queries the old ψ."""
+        """ψ (B, P, D), Memorize(segment) (B, P, D) -> the next ψ: the segment's embedding queries the
+        old ψ."""
         return memorized + self.squeeze(self.squeeze_norm(memorized), pack)
