@@ -19,9 +19,9 @@ from worldsim.model import WorldModel, tiny_model_config
 SHORT = ["--clips", "2", "--context", "2", "--rollout", "3", "--steps", "1", "--device", "cpu"]
 
 
-def tiny_checkpoint(path: Path, seed: int, frame_size: int = 16) -> Path:
+def tiny_checkpoint(path: Path, seed: int, frame_size: int = 16, temporal: str = "ssm+local") -> Path:
     torch.manual_seed(seed)
-    config = tiny_model_config(num_discrete_actions=9, num_continuous_actions=1)
+    config = tiny_model_config(temporal=temporal, num_discrete_actions=9, num_continuous_actions=1)
     config.image_height = config.image_width = frame_size
     maze = MazeConfig(size=9, height=frame_size, width=frame_size)
     model = WorldModel(config)

@@ -21,7 +21,8 @@ SMALL = ["--mazes", "2", "--outbound", "6", "--back", "4", "--generate", "3", "-
 
 
 def test_memory_benchmark_writes_every_metric(tmp_path: Path) -> None:
-    first, second = tiny_checkpoint(tmp_path / "a.safetensors", 1), tiny_checkpoint(tmp_path / "b.safetensors", 2)
+    first = tiny_checkpoint(tmp_path / "a.safetensors", 1)
+    second = tiny_checkpoint(tmp_path / "b.safetensors", 2, temporal="pack+local")  # both variants
     out = tmp_path / "report" / "memory"
     assert main(["eval", "memory", str(first), str(second), *SMALL, "--out", str(out)]) == 0
     report = json.loads(out.with_suffix(".json").read_text())
@@ -35,6 +36,9 @@ def test_memory_benchmark_writes_every_metric(tmp_path: Path) -> None:
         assert all(b["gap_from"] >= 0 for b in retrace["by_gap"])  # every retraced view was seen before
         assert set(row["response"]) == {"turn", "move", "mouse"}
         assert row["response"]["turn"]["truth"] > 1.0  # turning left vs right changes the true view
+    assert [row["temporal"] for row in rows] == ["ssm+local", "pack+local"]
+    assert len(rows[0]["scan_horizon_frames"]) == 3
+    assert rows[1]["scan_horizon_frames"] == []  # pack+local has no scan to measure
     assert rows[0]["retrace"]["psnr_full"] != rows[1]["retrace"]["psnr_full"]
     assert rows[0]["retrace"]["psnr_copy_last"] == rows[1]["retrace"]["psnr_copy_last"]  # the same walks
     assert out.with_suffix(".png").stat().st_size > 0 and out.with_suffix(".mp4").stat().st_size > 0
