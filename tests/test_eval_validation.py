@@ -60,3 +60,12 @@ def test_still_uses_the_action_spaces_no_op_not_zero() -> None:
     validate(model, clips, context, rollout, steps=1, action_space=space)
 
     assert all(actions.tolist() == [3, 3] for actions in model.generation_actions[-rollout:])
+
+
+def test_rollout_drift_compares_its_first_and_last_frames() -> None:
+    size, context, rollout = 16, 3, 20
+    clips = validation_clips(MazeConfig(height=size, width=size), 2, context + rollout, torch.device("cpu"))
+    metrics = validate(LastFrameModel(size), clips, context, rollout, steps=1, action_space=maze_action_space())
+    # the copied frame matches the truth early in the walk and less and less as the agent moves on
+    assert metrics["drift_psnr"] > 0.5
+    assert metrics["drift_sharpness"] >= 0.0

@@ -43,7 +43,7 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
                             **metrics})
             print(f"{path}  step {metadata.get('step')}  commit {level:.2f}  one-step {metrics['psnr_one_step']:.2f}"
                   f"  rollout {metrics['psnr_rollout']:.2f}  last {metrics['psnr_rollout_last']:.2f}"
-                  f"  still {metrics['psnr_still']:.2f}", flush=True)
+                  f"  still {metrics['psnr_still']:.2f}  drift {metrics['drift_psnr']:.2f} dB", flush=True)
         del model
         if device.type == "cuda":
             torch.cuda.empty_cache()

@@ -23,7 +23,7 @@ from worldsim.data.atomic import atomic_path
 from worldsim.diffusion.sampler import generate_frame
 from worldsim.env.maze_world import MazeConfig, MazeWorld
 from worldsim.env.rollout import Batch, held_out_seeds, rollout_maze_clips
-from worldsim.eval.metrics import psnr
+from worldsim.eval.metrics import drift, psnr, sharpness
 from worldsim.frames import to_model, to_uint8
 
 MEMORY_MAZE_OFFSET = 500  # held-out maze seeds of the memory tests start here, apart from validation's
@@ -82,6 +82,9 @@ def validate(
         "psnr_rollout": float(rollout_psnr.mean()),
         "psnr_rollout_last": float(rollout_psnr[:, -1].mean()),
         "psnr_still": float(torch.stack(still).mean()),
+        # seed 2's drift |M(first 15 %) - M(last 15 %)| of the rollout, M = PSNR and sharpness
+        "drift_psnr": drift(rollout_psnr),
+        "drift_sharpness": drift(sharpness(generated_frames)),
     }
 
 
