@@ -18,7 +18,7 @@ from worldsim.data.episode import FRAMES_FILE
 def fake_env(monkeypatch):
     """Route `worldsim record` to FakeWorld/FakePolicy so the CLI is tested without the maze."""
     monkeypatch.setattr(
-        record_cli, "make_record_world", lambda env, batch, device, h, w: FakeWorld(batch or 2, h, w)
+        record_cli, "make_record_world", lambda env, batch, device, h, w, kwargs=None: FakeWorld(batch or 2, h, w)
     )
     policies = types.ModuleType("worldsim.env.policies")
     policies.make_policy = lambda name, detour_prob=0.0: FakePolicy()
@@ -75,7 +75,7 @@ def test_record_refuses_to_append_another_resolution(tmp_path, fake_env, capsys)
 
 def test_bad_arguments_and_missing_dataset_are_clear_errors(tmp_path, capsys) -> None:
     assert main(["record", "--env", "pong", "--out", str(tmp_path)]) == 1
-    assert "expected 'maze' or 'gym:<gymnasium id>'" in capsys.readouterr().err
+    assert "expected 'maze' (the built-in maze), 'gym:<gymnasium id>'" in capsys.readouterr().err
     assert main(["record", "--env", "gym:ALE/Pong-v5", "--batch", "4", "--out", str(tmp_path)]) == 1
     assert "one at a time" in capsys.readouterr().err
     assert main(["data", "info", str(tmp_path / "missing")]) == 1

@@ -104,6 +104,17 @@ class _PolicyOnGroundTruth:
         return self.policy.act()
 
 
+def default_policy(world: World) -> str:
+    """"wander" where a map-reading policy can drive (the maze, side by side with it, or a model started
+    from it), "random" for every other world (games, models started from recorded context)."""
+    from worldsim.engine.priming import MazeContext
+    from worldsim.env.maze_world import MazeWorld
+
+    maze_driven = (isinstance(world, MazeWorld) or isinstance(getattr(world, "left", None), MazeWorld)
+                   or isinstance(getattr(world, "context_source", None), MazeContext))
+    return "wander" if maze_driven else "random"
+
+
 def policy_driver(policy: Policy, world: World) -> Policy:
     """Let a maze policy drive `world`, which may be a learned model started from a built-in maze."""
     from worldsim.engine.priming import MazeContext

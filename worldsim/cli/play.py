@@ -10,6 +10,7 @@ from worldsim.config import finite_float
 from worldsim.world import World
 
 DEFAULT_HEADLESS_FRAMES = 300
+DEFAULT_FPS = 30
 
 EXAMPLES = """\
 keys: W/S or Up/Down move, A/D strafe, Left/Right or Q/E turn, mouse turns (M releases it),
@@ -35,9 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def add_play_arguments(parser: argparse.ArgumentParser) -> None:
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--checkpoint", metavar="PATH", help="model checkpoint (.safetensors) to play")
-    what.add_argument("--world", metavar="ID", help="ground-truth world instead of a model: maze or gym:<id>")
+    what.add_argument("--world", metavar="ID",
+                      help="ground-truth world instead of a model: maze, gym:<id>, oldgym:<id>, dm_env:<module>:<fn>")
+    parser.add_argument("--env-kwargs", metavar="JSON", help="--world game's constructor arguments, a JSON object")
     parser.add_argument("--seed", type=int, default=0, help="maze / context seed (R adds 1) (default 0)")
-    parser.add_argument("--fps", type=int, default=30, help="frame rate cap of the loop (default 30)")
+    parser.add_argument("--fps", type=int, default=None,
+                        help=f"frame rate cap of the loop (default: a game's own render_fps, else {DEFAULT_FPS})")
     parser.add_argument("--scale", type=int, default=8, help="window pixels per frame pixel (default 8)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cuda, cuda:1 or cpu")
     parser.add_argument("--steps", type=int, help="denoising steps per frame (default: the checkpoint's)")
@@ -55,7 +59,9 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
                         help="dataset folder for V recordings (episode_<n>/ + videos/episode_<n>.mp4)")
     headless = parser.add_argument_group("headless (no window)")
     headless.add_argument("--headless", action="store_true", help="no window: a policy or action file plays")
-    headless.add_argument("--policy", default="wander", help="exploration policy: wander, revisit, random")
+    headless.add_argument("--policy", default=None,
+                          help="exploration policy: wander, revisit (maze worlds) or random (default: wander for "
+                               "the maze and models started from it, random otherwise)")
     headless.add_argument("--actions", type=Path, help="discrete actions to replay (.npy or .json list)")
     headless.add_argument("--frames", type=int,
                           help="frames to play headless (default: 300 with a policy, all of --actions)")
@@ -72,8 +78,11 @@ def build_world(args: argparse.Namespace) -> World:
         if args.side_by_side or args.context:
             raise ValueError("--side-by-side and --context need a model (--checkpoint)")
         from worldsim.env import make_world
+        from worldsim.env.gym_make import parse_env_kwargs
 
-        return make_world(args.world or "maze", batch_size=1, device="cpu")
+        return make_world(args.world or "maze", batch_size=1, device="cpu", env_kwargs=parse_env_kwargs(args.env_kwargs))
+    if args.env_kwargs:
+        raise ValueError("--env-kwargs configures a --world game; a checkpoint takes none")
     from worldsim.engine import WorldModelEngine
 
     engine = WorldModelEngine.from_checkpoint(
@@ -102,6 +111,8 @@ def context_source(paths: list[str], engine):
 
 def run(args: argparse.Namespace) -> int:
     world = build_world(args)
+    if args.fps is None:
+        args.fps = round(getattr(world, "fps", None) or DEFAULT_FPS)
     if args.headless:
         return run_headless_command(world, args)
     from worldsim.app.session import PlaySession, SessionOptions
@@ -128,10 +139,10 @@ def run_headless_command(world: World, args: argparse.Namespace) -> int:
         driver = load_actions(args.actions)
         frames = min(args.frames or len(driver.actions), len(driver.actions))
     else:
-        from worldsim.app.headless import policy_driver
+        from worldsim.app.headless import default_policy, policy_driver
         from worldsim.env.policies import make_policy
 
-        driver = policy_driver(make_policy(args.policy), world)
+        driver = policy_driver(make_policy(args.policy or default_policy(world)), world)
     result = run_headless(world, driver, frames, args.seed, args.out, args.fps)
     where = f" -> {result.video}" if result.video else ""
     print(f"played {result.frames} frames in {result.seconds:.2f} s ({result.frames_per_second:.1f} frames/s){where}")

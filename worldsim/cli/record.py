@@ -9,11 +9,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from worldsim.config import finite_float
 from worldsim.world import World
 
 DEFAULT_MAZE_BATCH = 8
+DEFAULT_FPS = 15.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -29,17 +31,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog=(
             "examples:\n"
             "  worldsim record --env maze --policy revisit --episodes 32 --steps 500 --out data/maze\n"
-            "  worldsim record --env gym:ALE/Pong-v5 --policy random --episodes 4 --steps 1000 \\\n"
-            "      --out data/pong\n"
+            "  worldsim record --env gym:ALE/Pong-v5 --episodes 4 --steps 1000 --out data/pong\n"
+            "  worldsim record --env gym:ALE/Breakout-v5 --env-kwargs '{\"frameskip\": 2}' \\\n"
+            "      --height 64 --width 64 --out data/breakout\n"
             "  worldsim record --env maze --human --out data/mine"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "--env", default="maze", help="'maze' (built-in) or 'gym:<gymnasium id>' (default: maze)"
+        "--env", default="maze",
+        help="'maze' (built-in), 'gym:<gymnasium id>' or 'gym:<module>:<id>', 'oldgym:<id>', "
+             "'dm_env:<module>:<function>' (docs/own-game.md) (default: maze)",
     )
     parser.add_argument(
-        "--policy", default="wander", help="scripted policy: wander, revisit or random (default: wander)"
+        "--env-kwargs", default=None, metavar="JSON",
+        help="keyword arguments for the game's constructor, a JSON object, e.g. '{\"frameskip\": 2}'",
+    )
+    parser.add_argument(
+        "--policy", default=None,
+        help="scripted policy: wander, revisit (maze only) or random (default: wander for the maze, random otherwise)",
     )
     parser.add_argument(
         "--detour-prob", type=finite_float, default=0.0, metavar="P",
@@ -72,8 +82,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--fps",
         type=finite_float,
-        default=15.0,
-        help="frame rate stored in meta.json and used by --human (default: 15)",
+        default=None,
+        help=f"frame rate stored in meta.json and used by --human (default: the game's own render_fps, "
+             f"else {DEFAULT_FPS:g})",
     )
     parser.add_argument(
         "--human", action="store_true", help="play in a pygame window instead of a scripted policy"
@@ -104,22 +115,27 @@ def _sigterm_unwinds() -> Iterator[None]:
 def run(args: argparse.Namespace) -> int:
     if args.episodes < 1 or args.steps < 1:
         raise ValueError(f"--episodes and --steps must be >= 1, got {args.episodes} and {args.steps}")
+    from worldsim.env.gym_make import parse_env_kwargs
+
+    env_kwargs = parse_env_kwargs(args.env_kwargs)
     try:
         with _sigterm_unwinds():
-            return _record_human(args) if args.human else _record_policy(args)
+            return _record_human(args, env_kwargs) if args.human else _record_policy(args, env_kwargs)
     except Terminated:
         print("worldsim record: stopped by SIGTERM; unfinished episodes discarded, finished ones kept",
               file=sys.stderr)
         return 128 + signal.SIGTERM
 
 
-def _record_policy(args: argparse.Namespace) -> int:
+def _record_policy(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> int:
     from worldsim.data.recorder import record_policy_episodes
 
-    world = make_record_world(args.env, args.batch, args.device, args.height, args.width)
+    world = make_record_world(args.env, args.batch, args.device, args.height, args.width, env_kwargs)
     from worldsim.env.policies import make_policy  # after the world: env id errors come first
 
-    policy = make_policy(args.policy, args.detour_prob)
+    policy_name = args.policy or ("wander" if args.env == "maze" else "random")
+    policy = make_policy(policy_name, args.detour_prob)
+    source = {"env": args.env, "policy": policy_name, **({"env_kwargs": env_kwargs} if env_kwargs else {})}
     paths = record_policy_episodes(
         world,
         policy,
@@ -127,8 +143,8 @@ def _record_policy(args: argparse.Namespace) -> int:
         episodes=args.episodes,
         steps=args.steps,
         seed=args.seed,
-        fps=args.fps,
-        source={"env": args.env, "policy": args.policy},
+        fps=record_fps(args.fps, world),
+        source=source,
         progress=not args.no_progress,
     )
     frames = sum(_length(path) for path in paths)
@@ -136,8 +152,18 @@ def _record_policy(args: argparse.Namespace) -> int:
     return 0
 
 
+def record_fps(fps: float | None, world: World) -> float:
+    """--fps if given, else the game's own rate (gymnasium metadata render_fps), else DEFAULT_FPS."""
+    if fps is not None:
+        if fps <= 0:
+            raise ValueError(f"--fps must be > 0, got {fps}")
+        return fps
+    return getattr(world, "fps", None) or DEFAULT_FPS
+
+
 def make_record_world(
-    env_id: str, batch: int | None, device: str, height: int | None, width: int | None
+    env_id: str, batch: int | None, device: str, height: int | None, width: int | None,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> World:
     """The world at the requested resolution (gymnasium frames are resized); gymnasium worlds run one at a time."""
     from worldsim.device import resolve_device
@@ -148,18 +174,18 @@ def make_record_world(
         batch = DEFAULT_MAZE_BATCH if env_id == "maze" else 1
     if batch < 1:
         raise ValueError(f"--batch must be >= 1, got {batch}")
-    return make_world(env_id, batch_size=batch, device=device, height=height, width=width)
+    return make_world(env_id, batch_size=batch, device=device, height=height, width=width, env_kwargs=env_kwargs)
 
 
-def _record_human(args: argparse.Namespace) -> int:
+def _record_human(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> int:
     from worldsim.app.human_record import record_human
 
     world = make_record_world(
-        args.env, 1 if args.batch is None else args.batch, args.device, args.height, args.width
+        args.env, 1 if args.batch is None else args.batch, args.device, args.height, args.width, env_kwargs
     )
     if world.batch_size != 1:
         raise ValueError(f"--human plays one world; got --batch {world.batch_size}")
-    paths = record_human(world, args.out, fps=int(args.fps), seed=args.seed)
+    paths = record_human(world, args.out, fps=max(1, round(record_fps(args.fps, world))), seed=args.seed)
     print(f"saved {len(paths)} episodes into {args.out}")
     return 0
 

@@ -26,6 +26,9 @@ META_FILE = "meta.json"
 EPISODE_NAME = re.compile(r"^episode_(\d{6,})$")
 TEMP_PREFIX = ".episode"  # unfinished episodes live in ".episode_<n>.tmp-<pid>" until renamed
 BOUND_TOLERANCE = 1e-5  # continuous actions may exceed the bound by float rounding only
+# Optional per-step extras with a fixed meaning (docs/dataset-format.md): reward[t] came with frame t,
+# terminated/truncated[t] say the game ended at frame t. Checked for dtype and shape (T,) on reading.
+SIGNAL_DTYPES = {"reward": np.float32, "terminated": np.bool_, "truncated": np.bool_}
 
 
 class EpisodeError(ValueError):
@@ -140,6 +143,19 @@ class Episode:
     def action_space(self) -> ActionSpace:
         return self.meta.action_space
 
+    @property
+    def reward(self) -> np.ndarray | None:
+        """float32 (T,) if recorded: the reward that came with frame t (0 for frame 0)."""
+        return self.extras.get("reward")
+
+    @property
+    def terminated(self) -> np.ndarray | None:
+        return self.extras.get("terminated")  # bool (T,) if recorded
+
+    @property
+    def truncated(self) -> np.ndarray | None:
+        return self.extras.get("truncated")  # bool (T,) if recorded
+
 
 def read_meta(path: Path) -> EpisodeMeta:
     """Parse `path`/meta.json, raising EpisodeError for a missing or malformed file."""
@@ -186,7 +202,8 @@ def read_episode(path: Path | str, mmap: bool = True) -> Episode:
             )
     extras = {}
     for name, file in meta.extras.items():
-        extras[name] = _load(_extra_path(path, name, file), None, (meta.length,), mmap, leading_only=True)
+        dtype, leading_only = (SIGNAL_DTYPES[name], False) if name in SIGNAL_DTYPES else (None, True)
+        extras[name] = _load(_extra_path(path, name, file), dtype, (meta.length,), mmap, leading_only=leading_only)
     return Episode(
         path=path, meta=meta, frames=frames, discrete=discrete, continuous=continuous, extras=extras
     )

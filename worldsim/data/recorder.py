@@ -11,6 +11,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from worldsim.data.dataset import check_can_append
+from worldsim.data.episode import SIGNAL_DTYPES
 from worldsim.data.writer import EpisodeWriter
 from worldsim.world import Policy, World
 
@@ -79,7 +80,7 @@ def _record_round(
                 batch_frames = _numpy(frames)
                 discrete = noop_discrete if discrete_action is None else _numpy(discrete_action)
                 continuous = noop_continuous if continuous_action is None else _numpy(continuous_action)
-            extras = {"pose": _numpy(info["pose"]).astype(np.float32)} if "pose" in info else {}
+            extras = step_extras(info, world.batch_size)
             done = _done_flags(info, world.batch_size) | (step == steps - 1)
             for b, writer in enumerate(writers):
                 if writer is None:
@@ -105,6 +106,16 @@ def _record_round(
 
 def _numpy(value: Any) -> np.ndarray:
     return value.detach().cpu().numpy() if isinstance(value, Tensor) else np.asarray(value)
+
+
+def step_extras(info: dict[str, Any], batch: int) -> dict[str, np.ndarray]:
+    """The per-step arrays worth keeping from `info`, one row per world: pose float32 (B, 3) (the maze),
+    reward float32 (B,), terminated / truncated bool (B,) (games; docs/dataset-format.md)."""
+    extras = {"pose": _numpy(info["pose"]).astype(np.float32)} if "pose" in info else {}
+    for name, dtype in SIGNAL_DTYPES.items():
+        if name in info:
+            extras[name] = np.broadcast_to(np.asarray(_numpy(info[name]), dtype=dtype).reshape(-1), (batch,))
+    return extras
 
 
 def _done_flags(info: dict[str, Any], batch: int) -> np.ndarray:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
+from worldsim.env.gym_make import ID_FORMS, is_game_id
 from worldsim.world import World
 
-GYM_PREFIX = "gym:"
-VALID_FORMS = "'maze' or 'gym:<gymnasium id>' (the built-in maze, or e.g. gym:ALE/Pong-v5)"
+VALID_FORMS = f"'maze' (the built-in maze), {ID_FORMS}"
 
 
 def make_world(
@@ -16,20 +18,24 @@ def make_world(
     device: str | torch.device = "cpu",
     height: int | None = None,
     width: int | None = None,
+    env_kwargs: dict[str, Any] | None = None,
 ) -> World:
     """The world named `env_id`; height/width (pixels) override the frame size when given.
 
-    Gymnasium worlds run one at a time (batch_size 1) and are resized with area averaging.
+    Games (gym:, oldgym:, dm_env: ids, see gym_make.py) run one at a time (batch_size 1), are resized with
+    area averaging and get `env_kwargs` as constructor keyword arguments.
     """
     if env_id == "maze":
+        if env_kwargs:
+            raise ValueError(f"the built-in maze takes no --env-kwargs (got {env_kwargs}); use --height/--width")
         from worldsim.env.maze_world import MazeConfig, MazeWorld
 
         sizes = {name: value for name, value in (("height", height), ("width", width)) if value is not None}
         return MazeWorld(MazeConfig(**sizes), batch_size=batch_size, device=device)
-    if env_id.startswith(GYM_PREFIX) and len(env_id) > len(GYM_PREFIX):
+    if is_game_id(env_id):
         if batch_size != 1:
             raise ValueError(f"{env_id}: gymnasium worlds run one at a time (batch_size 1), got {batch_size}")
         from worldsim.env.gym_world import GymWorld
 
-        return GymWorld(env_id[len(GYM_PREFIX) :], height=height, width=width, device=device)
+        return GymWorld(env_id, height=height, width=width, device=device, env_kwargs=env_kwargs)
     raise ValueError(f"unknown env id {env_id!r}: expected {VALID_FORMS}")

@@ -1,8 +1,9 @@
-"""`GymWorld`: one Gymnasium environment with a discrete action space behind the `World` protocol.
+"""`GymWorld`: one gymnasium environment with a discrete action space behind the `World` protocol.
 
-Frames are the observation when it is an RGB image (Atari), otherwise `env.render()` with
-render_mode="rgb_array"; both optionally resized with area averaging. After an episode ends
-(info["done"]), the next `step` starts a new one, so a player can keep going.
+Frames are the observation when it is an RGB image (Atari), or its "image"/"pixels"/"rgb" entry when it
+is a dict (dm_env games), otherwise `env.render()` (render_mode="rgb_array" where the game supports it);
+greyscale images are repeated to RGB; all optionally resized with area averaging. After an episode ends
+(info["done"]), the next `step` starts a new one, so a player can keep going. Ids: see gym_make.py.
 """
 
 from __future__ import annotations
@@ -15,26 +16,22 @@ import torch
 from torch import Tensor
 
 from worldsim.actions import ActionSpace
+from worldsim.env.gym_make import make_env
 
-INSTALL_HINT = "pip install 'worldsim[envs]'"
-
-
-def import_gymnasium() -> Any:
-    """gymnasium, with the Atari environments registered when ale_py is installed."""
-    try:
-        import gymnasium
-    except ImportError as error:
-        raise ImportError(f"gymnasium worlds need gymnasium: {INSTALL_HINT} ({error})") from error
-    try:
-        import ale_py
-    except ImportError:
-        return gymnasium  # no Atari; other environments still work
-    gymnasium.register_envs(ale_py)
-    return gymnasium
+IMAGE_KEYS = ("image", "pixels", "rgb")  # dict observations: where games put the camera image
+NOOP_NAMES = ("NOOP", "noop", "no_op", "none")
 
 
-def _is_rgb_image(value: Any) -> bool:
-    return isinstance(value, np.ndarray) and value.ndim == 3 and value.shape[-1] == 3 and value.dtype == np.uint8
+def _as_rgb(value: Any) -> np.ndarray | None:
+    """uint8 (H, W, 3) from an RGB or greyscale image (H, W) / (H, W, 1); None for anything else."""
+    if isinstance(value, dict):
+        image = next((value[key] for key in IMAGE_KEYS if key in value), None)
+        return None if image is None else _as_rgb(image)
+    if not isinstance(value, np.ndarray) or value.dtype != np.uint8:
+        return None
+    if value.ndim == 2 or (value.ndim == 3 and value.shape[-1] == 1):
+        return np.repeat(value.reshape(*value.shape[:2], 1), 3, axis=-1)
+    return value if value.ndim == 3 and value.shape[-1] == 3 else None
 
 
 class GymWorld:
@@ -49,15 +46,12 @@ class GymWorld:
         width: int | None = None,
         seed: int | None = None,
         device: str | torch.device = "cpu",
+        env_kwargs: dict[str, Any] | None = None,
     ):
         for name, value in (("height", height), ("width", width)):
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1 pixel, got {value}")
-        gym = import_gymnasium()
-        try:
-            self.env = gym.make(env_id, render_mode="rgb_array")
-        except gym.error.Error as error:  # NameNotFound, VersionNotFound, NamespaceNotFound, ...
-            raise ValueError(f"unknown gymnasium environment {env_id!r}: {error}") from error
+        self.env, self.fps = make_env(env_id, env_kwargs)  # fps: the game's own rate, or None
         self.env_id, self.height, self.width = env_id, height, width
         self.seed, self.device = seed, torch.device(device)
         self.action_space = self._discrete_action_space()
@@ -80,7 +74,8 @@ class GymWorld:
         names = tuple(str(name) for name in meanings()) if callable(meanings) else ()
         if len(names) != count or len(set(names)) != count:
             names = tuple(f"action_{index}" for index in range(count))
-        return ActionSpace(discrete=names, noop=0)
+        noop = next((names.index(name) for name in NOOP_NAMES if name in names), 0)
+        return ActionSpace(discrete=names, noop=noop)
 
     def reset(self, seed: int | Sequence[int] | None = None) -> tuple[Tensor, dict[str, Any]]:
         """Start an episode; seed: an int, a one-element sequence, or None (the constructor's seed)."""
@@ -92,10 +87,12 @@ class GymWorld:
         seed = self.seed if seed is None else int(seed)
         observation, _ = self.env.reset(seed=seed)
         self.step_count, self.done, self._started = 0, False, True
-        return self._frame(observation), {"step": 0, "done": False, "reward": 0.0}
+        info = {"step": 0, "done": False, "reward": 0.0, "terminated": False, "truncated": False}
+        return self._frame(observation), info
 
     def step(self, discrete: Tensor | None, continuous: Tensor | None = None) -> tuple[Tensor, dict[str, Any]]:
-        """discrete int (1,) or None (noop) → frame (1, H, W, 3), info with "done" and "reward"."""
+        """discrete int (1,) or None (noop) → frame (1, H, W, 3), info with "reward", "terminated",
+        "truncated" and "done" (either of them)."""
         if not self._started:
             raise RuntimeError("GymWorld.step called before reset()")
         action = self._checked_action(discrete, continuous)
@@ -105,7 +102,8 @@ class GymWorld:
         observation, reward, terminated, truncated, _ = self.env.step(action)
         self.step_count += 1
         self.done = bool(terminated or truncated)
-        info = {"step": self.step_count, "done": self.done, "reward": float(reward)}
+        info = {"step": self.step_count, "done": self.done, "reward": float(reward),
+                "terminated": bool(terminated), "truncated": bool(truncated)}
         return self._frame(observation), info
 
     def close(self) -> None:
@@ -116,11 +114,14 @@ class GymWorld:
         return int(discrete[0])
 
     def _frame(self, observation: Any) -> Tensor:
-        """uint8 (1, H, W, 3) from the observation if it is an RGB image, else from env.render()."""
-        image = observation if _is_rgb_image(observation) else self.env.render()
-        if not _is_rgb_image(image):
+        """uint8 (1, H, W, 3) from the observation if it holds an image, else from env.render()."""
+        image = _as_rgb(observation)
+        if image is None:
+            image = _as_rgb(self.env.render())
+        if image is None:
             raise ValueError(
-                f"{self.env_id}: neither the observation nor render() is an RGB image (H, W, 3) uint8"
+                f"{self.env_id}: neither the observation nor render() is a uint8 image (H, W, 3), (H, W) or a "
+                f"dict with one of {list(IMAGE_KEYS)}; pass the game's image-observation option in --env-kwargs"
             )
         native_height, native_width = image.shape[:2]
         size = (self.width or native_width, self.height or native_height)
