@@ -81,7 +81,7 @@ def test_bad_arguments_and_missing_dataset_are_clear_errors(tmp_path, capsys) ->
     assert main(["data", "info", str(tmp_path / "missing")]) == 1
     assert "dataset directory not found" in capsys.readouterr().err
     assert main(["data", "check", str(tmp_path)]) == 1
-    assert "holds no episode" in capsys.readouterr().out
+    assert "no episodes: readers take directories named episode_" in capsys.readouterr().err
 
 
 def test_record_the_real_maze(tmp_path, capsys) -> None:

@@ -7,13 +7,13 @@ from collections import Counter
 from pathlib import Path
 
 from worldsim.data.check import check_dataset
-from worldsim.data.dataset import open_dataset, temp_dirs
+from worldsim.data.dataset import open_dataset, temp_dirs, write_index
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "data",
-        help="summarise (info) or verify (check) a recorded dataset",
+        help="summarise (info), verify (check) or index a recorded dataset",
         description="Inspect a dataset written by `worldsim record` (format: docs/dataset-format.md).",
     )
     actions = parser.add_subparsers(dest="data_command", metavar="ACTION", required=True)
@@ -36,6 +36,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check.add_argument("dir", type=Path, metavar="DIR", help="dataset directory")
     check.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     check.set_defaults(func=run_check)
+    index = actions.add_parser(
+        "index",
+        help="(re)write DIR/index.json from the episodes' meta.json files",
+        description=(
+            "Write the summary index.json of DIR (recording keeps it current; use this after writing or copying "
+            "episodes by hand). Readers do not need it. Unreadable episodes are left out."
+        ),
+    )
+    index.add_argument("dir", type=Path, metavar="DIR", help="dataset directory")
+    index.set_defaults(func=run_index)
 
 
 def run_info(args: argparse.Namespace) -> int:
@@ -91,6 +101,13 @@ def run_check(args: argparse.Namespace) -> int:
     good = report.checked - len(report.broken)
     print(f"{good}/{report.checked} episodes ok" + ("" if report.ok else f", {len(report.broken)} broken"))
     return 0 if report.ok else 1
+
+
+def run_index(args: argparse.Namespace) -> int:
+    info = open_dataset(args.dir)  # refuses a directory without episodes
+    path = write_index(info.path)
+    print(f"wrote {path} ({len(info.names)} episodes, {info.total_frames} frames)")
+    return 0
 
 
 def _disk_size(path: Path) -> int:

@@ -9,7 +9,15 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from worldsim.data.dataset import INDEX_FILE, episode_dirs, temp_dirs
+from worldsim.data.dataset import (
+    INDEX_FILE,
+    DatasetError,
+    episode_dirs,
+    misnamed_episode_dirs,
+    misnamed_hint,
+    no_episodes_message,
+    temp_dirs,
+)
 from worldsim.data.episode import EpisodeError, read_episode
 
 
@@ -37,8 +45,10 @@ def check_dataset(dataset_dir: Path | str, progress: bool = True) -> CheckReport
     report = CheckReport(dataset_dir=dataset_dir, stale_temp_dirs=temp_dirs(dataset_dir))
     dirs = episode_dirs(dataset_dir)
     if not dirs:
-        report.broken["(dataset)"] = f"{dataset_dir} holds no episode_<n>/ directories"
-        return report
+        raise DatasetError(no_episodes_message(dataset_dir))
+    misnamed = misnamed_episode_dirs(dataset_dir)
+    if misnamed:
+        report.warnings.append(f"ignored, not named episode_<6+ digits>: {misnamed_hint(misnamed)}")
     reference = None
     for path in tqdm(dirs, desc="checking episodes", unit="episode", disable=not progress):
         report.checked += 1
@@ -80,12 +90,13 @@ def _check_first_action(episode) -> None:
 
 def _index_warnings(dataset_dir: Path, names: list[str]) -> list[str]:
     index_path = dataset_dir / INDEX_FILE
+    fix = f"`worldsim data index {dataset_dir}` writes it; readers do not need it"
     if not index_path.is_file():
-        return [f"{INDEX_FILE} missing (rewritten after the next recorded episode)"]
+        return [f"{INDEX_FILE} missing ({fix})"]
     try:
         listed = [str(entry["name"]) for entry in json.loads(index_path.read_text())["episodes"]]
     except (OSError, ValueError, KeyError, TypeError, RecursionError) as error:  # ValueError: bad JSON, not UTF-8
-        return [f"{index_path} unreadable ({error}); it is rewritten after the next recorded episode"]
+        return [f"{index_path} unreadable ({error}; {fix})"]
     if sorted(listed) != sorted(names):
-        return [f"{INDEX_FILE} lists {len(listed)} episodes, the directory holds {len(names)}"]
+        return [f"{INDEX_FILE} lists {len(listed)} episodes, the directory holds {len(names)} ({fix})"]
     return []

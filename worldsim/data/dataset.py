@@ -10,12 +10,14 @@ from pathlib import Path
 from worldsim.actions import ActionSpace
 from worldsim.data.atomic import write_json_atomic
 from worldsim.data.episode import (
+    META_FILE,
     TEMP_PREFIX,
     Episode,
     EpisodeError,
     EpisodeMeta,
     check_episode_files,
     episode_index,
+    episode_name,
     read_episode,
     read_meta,
 )
@@ -59,6 +61,30 @@ def episode_dirs(dataset_dir: Path) -> list[Path]:
     return [path for index, path in sorted((i, p) for i, p in found if i is not None)]
 
 
+def misnamed_episode_dirs(dataset_dir: Path) -> list[Path]:
+    """Directories holding a meta.json whose name is not episode_<6+ digits>: readers skip them."""
+    return sorted(
+        p for p in Path(dataset_dir).iterdir()
+        if p.is_dir() and episode_index(p.name) is None and not p.name.startswith(TEMP_PREFIX)
+        and (p / META_FILE).is_file()
+    )
+
+
+def misnamed_hint(paths: list[Path]) -> str:
+    """'episode_0 (rename to episode_000000), ...' for misnamed_episode_dirs (the name's digits, else its rank)."""
+    hints = []
+    for rank, path in enumerate(paths):
+        digits = "".join(ch for ch in path.name if ch.isdigit())
+        hints.append(f"{path.name} (rename to {episode_name(int(digits) if digits else rank)})")
+    return ", ".join(hints)
+
+
+def no_episodes_message(dataset_dir: Path) -> str:
+    message = f"{dataset_dir}: no episodes: readers take directories named episode_ + 6 or more digits (episode_000000, ...)"
+    misnamed = misnamed_episode_dirs(dataset_dir)
+    return message + (f"; found {misnamed_hint(misnamed)}" if misnamed else "")
+
+
 def temp_dirs(dataset_dir: Path) -> list[Path]:
     """Unfinished episodes: left by a recording that was killed, or still being written."""
     return sorted(p for p in Path(dataset_dir).iterdir() if p.is_dir() and p.name.startswith(TEMP_PREFIX))
@@ -73,7 +99,7 @@ def open_dataset(dataset_dir: Path | str, check_arrays: bool = True) -> DatasetI
         raise FileNotFoundError(f"dataset directory not found: {dataset_dir}")
     dirs = episode_dirs(dataset_dir)
     if not dirs:
-        raise DatasetError(f"{dataset_dir}: no episodes (expected episode_000000/ ... directories)")
+        raise DatasetError(no_episodes_message(dataset_dir))
     metas, broken = [], []
     for path in dirs:
         try:
