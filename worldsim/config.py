@@ -70,6 +70,30 @@ def finite_float(text: str) -> float:
     return value
 
 
+def explicit_keys(path: str | Path | None = None, overrides: list[str] | None = None) -> set[str]:
+    """Dotted keys that the YAML file at `path` or the `key=value` overrides set (call after load_config
+    accepted them); every other key holds its dataclass default."""
+    keys: set[str] = set()
+    if path is not None:
+        _collect_keys(yaml.safe_load(Path(path).read_text()) or {}, "", keys)
+    keys.update(item.partition("=")[0].strip() for item in overrides or [])
+    return keys
+
+
+def is_explicit(key: str, keys: set[str]) -> bool:
+    """`key` (e.g. "model.width") or a mapping above it (e.g. "model") is in `keys`."""
+    parts = key.split(".")
+    return any(".".join(parts[: i + 1]) in keys for i in range(len(parts)))
+
+
+def _collect_keys(data: dict, prefix: str, keys: set[str]) -> None:
+    for key, value in data.items():
+        if isinstance(value, dict):
+            _collect_keys(value, f"{prefix}{key}.", keys)  # an empty mapping sets nothing
+        else:
+            keys.add(f"{prefix}{key}")
+
+
 def _merge(base: dict, new: dict, where: str, known: dict) -> None:
     for key, value in new.items():
         if key not in known:

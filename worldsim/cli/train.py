@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from worldsim.config import finite_float
 EPILOG = """\
 examples:
   worldsim train --config configs/tiny.yaml --out runs/tiny
+  worldsim train --data data/breakout --out runs/breakout      # frame size and actions from the dataset
   worldsim train --config configs/default.yaml --out runs/maze data.batch_size=8 optim.lr=2e-4
   worldsim train --config configs/default.yaml --out runs/maze --resume --max-minutes 60
   torchrun --nproc_per_node 2 -m worldsim train --config configs/default.yaml --out runs/maze2
@@ -29,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--config", type=Path, default=None, help="YAML training config (default: built-in defaults)")
     parser.add_argument("--out", type=Path, required=True, help="run directory (created; must be writable)")
+    parser.add_argument("--data", type=Path, default=None, metavar="DIR",
+                        help="train on this recorded dataset (data.source=dataset); the model's frame size and "
+                             "action counts follow it unless the config sets them")
     parser.add_argument("--resume", action="store_true", help="continue from the run directory's latest checkpoint")
     parser.add_argument("--max-minutes", type=finite_float, default=None,
                         help="stop cleanly with a checkpoint after this many minutes")
@@ -38,13 +43,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from worldsim.config import load_config
+    from worldsim.config import explicit_keys, is_explicit, load_config
     from worldsim.train.config import TrainConfig
+    from worldsim.train.dataset_fit import fit_model_to_dataset
     from worldsim.train.trainer import TrainingAborted, train
 
     if args.max_minutes is not None and args.max_minutes <= 0:
         raise ValueError(f"--max-minutes must be > 0, got {args.max_minutes}")
     config = load_config(TrainConfig, args.config, args.overrides)
+    if args.data is not None:
+        config.data.source, config.data.dataset_dir = "dataset", str(args.data)
+    if config.data.source == "dataset" and config.data.dataset_dir:
+        chosen = explicit_keys(args.config, args.overrides)
+        note = fit_model_to_dataset(config, lambda key: is_explicit(key, chosen))
+        if os.environ.get("RANK", "0") == "0":  # once under torchrun
+            print(note, flush=True)
     try:
         result = train(config, args.out, resume=args.resume, max_minutes=args.max_minutes,
                        show_progress=not args.no_progress)

@@ -119,7 +119,10 @@ def validate_train_config(config: TrainConfig) -> None:
     if data.batch_size < 1:
         raise ValueError(f"data.batch_size must be >= 1, got {data.batch_size}")
     if data.source == "dataset" and not data.dataset_dir:
-        raise ValueError("data.source is 'dataset' but data.dataset_dir is not set")
+        raise ValueError("data.source is 'dataset' but data.dataset_dir is not set (worldsim train --data DIR)")
+    if data.source == "maze" and data.dataset_dir:
+        raise ValueError(f"data.dataset_dir is {data.dataset_dir!r} but data.source is 'maze', which ignores it: "
+                         f"add data.source=dataset (or use worldsim train --data DIR)")
     if data.source == "maze" and (data.maze.height, data.maze.width) != (model.image_height, model.image_width):
         raise ValueError(
             f"data.maze renders {data.maze.height}x{data.maze.width} frames but model expects "

@@ -69,6 +69,10 @@ def _sample_generators(seed: int, step: int, info: ProcessInfo, batch_size: int)
 def train(config: TrainConfig, out: Path, resume: bool = False, max_minutes: float | None = None,
           stop_at_step: int | None = None, show_progress: bool = True) -> TrainResult:
     validate_train_config(config)
+    if config.data.source == "dataset":
+        from worldsim.train.dataset_fit import fit_model_to_dataset
+
+        fit_model_to_dataset(config)  # every model key counts as chosen here: mismatches fail before `out` exists
     out = Path(out)
     info = init_processes(config.device)
     completed = False
