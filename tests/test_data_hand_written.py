@@ -18,7 +18,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "dataset-format.md"
 def hand_written_example() -> str:
     text = DOC.read_text()
     block = re.search(r"<!-- hand-written example: start -->\n```python\n(.*?)```\n<!-- hand-written example: end -->",
-                      text, re.S)
+                      text, re.DOTALL)
     assert block, "docs/dataset-format.md lost its hand-written example markers"
     return block.group(1)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 import textwrap
 import types
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -13,17 +14,17 @@ import torch
 
 gymnasium = pytest.importorskip("gymnasium")
 
-from worldsim.cli import main  # noqa: E402 (after the skip)
-from worldsim.data.dataset import open_dataset  # noqa: E402
-from worldsim.data.episode import read_episode  # noqa: E402
-from worldsim.env import make_world  # noqa: E402
-from worldsim.env.gym_make import parse_env_kwargs  # noqa: E402
+from worldsim.cli import main
+from worldsim.data.dataset import open_dataset
+from worldsim.data.episode import read_episode
+from worldsim.env import make_world
+from worldsim.env.gym_make import parse_env_kwargs
 
 
 class _Tiny(gymnasium.Env):
     """A 3-action game whose constructor takes no render_mode; the observation is `kind` of image."""
 
-    metadata = {"render_modes": [], "render_fps": 12}
+    metadata: ClassVar[dict] = {"render_modes": [], "render_fps": 12}
 
     def __init__(self, kind: str = "rgb", size: int = 6, episode_steps: int = 100):
         self.kind, self.size, self.episode_steps = kind, size, episode_steps

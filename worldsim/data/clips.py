@@ -19,31 +19,35 @@ from torch.utils.data import Dataset, Sampler
 
 from worldsim.data.dataset import DatasetError, open_dataset
 from worldsim.data.episode import Episode, read_episode
+from worldsim.data.holdout import is_held_out
 
 
 class ClipDataset(Dataset):
     """`dataset[i]` -> {"frames": uint8 (T, H, W, 3), "discrete": int64 (T,), "continuous": float32 (T, C),
-    "episode": str, "start": int}; "discrete"/"continuous" only when the action space has them."""
+    "episode": str, "start": int}; "discrete"/"continuous" only when the action space has them. Episodes
+    held out for validation (`holdout_every`, see holdout.py) are never read."""
 
-    def __init__(self, dataset_dir: Path | str, clip_length: int) -> None:
+    def __init__(self, dataset_dir: Path | str, clip_length: int, holdout_every: int = 0) -> None:
         if clip_length < 1:
             raise ValueError(f"clip_length must be >= 1, got {clip_length}")
         self.info = open_dataset(dataset_dir)
         self.clip_length = clip_length
-        usable = [
-            (name, length)
-            for name, length in zip(self.info.names, self.info.lengths)
-            if length >= clip_length
-        ]
-        skipped = len(self.info.names) - len(usable)
+        names = [name for name in self.info.names if not is_held_out(name, holdout_every)]  # holdout.py
+        if not names:
+            raise DatasetError(f"{self.info.path}: all {len(self.info.names)} episodes are held out for validation "
+                               f"(holdout_every={holdout_every}); record more episodes or raise data.holdout_every")
+        lengths = dict(zip(self.info.names, self.info.lengths))
+        usable = [(name, lengths[name]) for name in names if lengths[name] >= clip_length]
+        skipped = len(names) - len(usable)
         if not usable:
+            longest = max(lengths[name] for name in names)
             raise DatasetError(
-                f"{self.info.path}: no episode has {clip_length} frames (longest: {max(self.info.lengths)}); "
+                f"{self.info.path}: no episode has {clip_length} frames (longest: {longest}); "
                 f"use a shorter clip length or record longer episodes"
             )
         if skipped:
             warnings.warn(
-                f"{self.info.path}: skipping {skipped} of {len(self.info.names)} episodes shorter than "
+                f"{self.info.path}: skipping {skipped} of {len(names)} episodes shorter than "
                 f"{clip_length} frames",
                 stacklevel=2,
             )

@@ -20,6 +20,7 @@ def make_clip_loader(
     pin_memory: bool = False,
     rank: int = 0,
     world_size: int = 1,
+    holdout_every: int = 0,
 ) -> DataLoader:
     """Batches {"frames": uint8 (B, T, H, W, 3), "discrete": int64 (B, T), "continuous": float32 (B, T, C),
     "episode": list[str], "start": int64 (B,)} of clips drawn uniformly over all valid start positions.
@@ -27,11 +28,12 @@ def make_clip_loader(
     One pass yields `clips_per_epoch` clips (default: as many as fit without overlap in the dataset's
     usable frames), rounded up to whole batches; the order depends only on `seed`. Under `world_size`
     processes of `batch_size` each, the order is that of one process with batch batch_size·world_size and
-    this `rank` yields rows [rank·batch_size, (rank+1)·batch_size) of each such batch.
+    this `rank` yields rows [rank·batch_size, (rank+1)·batch_size) of each such batch. Episodes held out
+    by `holdout_every` (worldsim.data.holdout) are left out.
     """
     if batch_size < 1 or num_workers < 0:
         raise ValueError(f"batch_size must be >= 1 and num_workers >= 0, got {batch_size} and {num_workers}")
-    dataset = ClipDataset(dataset_dir, clip_length)
+    dataset = ClipDataset(dataset_dir, clip_length, holdout_every)
     if clips_per_epoch is None:
         clips_per_epoch = max(1, (len(dataset) + clip_length - 1) // clip_length)
     global_batch = batch_size * world_size

@@ -45,8 +45,8 @@ def parse_env_kwargs(text: str | None) -> dict[str, Any]:
         value = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"--env-kwargs {text!r} is not valid JSON ({error}); e.g. '{{\"frameskip\": 1}}'") from error
-    if not isinstance(value, dict):
-        raise ValueError(f"--env-kwargs must be a JSON object such as '{{\"frameskip\": 1}}', got {text!r}")
+    if not isinstance(value, dict):  # a user error: the CLI reports ValueErrors
+        raise ValueError(f"--env-kwargs must be a JSON object such as '{{\"frameskip\": 1}}', got {text!r}")  # noqa: TRY004
     return value
 
 
@@ -77,7 +77,7 @@ def make_env(world_id: str, env_kwargs: dict[str, Any] | None = None) -> tuple[A
         elif world_id.startswith(DM_ENV_PREFIX):
             return _make_dm_env(world_id, kwargs)
         else:
-            name = world_id[len(GYM_PREFIX) :] if world_id.startswith(GYM_PREFIX) else world_id
+            name = world_id.removeprefix(GYM_PREFIX)
             env = _with_rgb_rendering(lambda **extra: gym.make(name, **kwargs, **extra), kwargs)
     except gym.error.Error as error:  # NameNotFound, VersionNotFound, NamespaceNotFound, ...
         raise ValueError(f"unknown game {world_id!r}: {error}") from error
@@ -134,7 +134,7 @@ def _make_dm_env(world_id: str, kwargs: dict[str, Any]) -> tuple[Any, float | No
     shimmy = _import_shimmy(DM_ENV_PREFIX)
     function = getattr(importlib.import_module(module_name), function_name, None)
     if not callable(function):
-        raise ValueError(f"{world_id!r}: {module_name} has no function {function_name!r}")
+        raise ValueError(f"{world_id!r}: {module_name} has no function {function_name!r}")  # noqa: TRY004
     game = function(**kwargs)
     timestep = getattr(game, "control_timestep", None)  # seconds per step (dm_control)
     fps = 1.0 / float(timestep()) if callable(timestep) else None
