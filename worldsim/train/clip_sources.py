@@ -118,6 +118,7 @@ class DatasetClipSource:
                 self.config.dataset_dir, clip_length=self.clip_length, batch_size=self.config.batch_size,
                 num_workers=self.config.num_workers, seed=self.loader_seed + 7919 * self._epoch,
                 pin_memory=self.device.type == "cuda", rank=self.rank, world_size=self.world_size,
+                holdout_every=self.config.holdout_every,
             )
             yield from loader
             self._epoch += 1

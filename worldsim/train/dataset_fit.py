@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from worldsim.config import from_dict, to_dict
 from worldsim.data.dataset import DatasetInfo, open_dataset
+from worldsim.data.holdout import held_out_names
 from worldsim.diffusion.direct_forcing import trajectory_length
 from worldsim.model.config import ModelConfig
 from worldsim.train.config import TrainConfig
@@ -36,9 +37,22 @@ def fit_model_to_dataset(config: TrainConfig, explicit: Callable[[str], bool] = 
     actions = f"{space.num_discrete} discrete ({', '.join(space.discrete)})" if space.num_discrete else "no discrete"
     summary = (f"dataset {info.path}: {len(info.names)} episodes of {info.height}x{info.width} frames, {actions} / "
                f"{space.num_continuous} continuous actions")
-    if not chosen:
-        return f"{summary}; the model matches it"
-    return f"{summary}; model set to match: " + " ".join(f"model.{key}={value}" for key, value in chosen.items())
+    fitted = "; model set to match: " + " ".join(f"model.{key}={value}" for key, value in chosen.items()) \
+        if chosen else "; the model matches it"
+    return summary + fitted + "\n" + _holdout_note(info, config.data.holdout_every)
+
+
+def _holdout_note(info: DatasetInfo, every: int) -> str:
+    held_out = held_out_names(info.names, every)
+    if len(held_out) == len(info.names):
+        raise ValueError(f"{info.path}: data.holdout_every={every} holds out all {len(info.names)} episodes, "
+                         f"leaving none to train on: raise data.holdout_every (0 holds out none)")
+    if held_out:
+        shown = ", ".join(held_out[:3]) + (", ..." if len(held_out) > 3 else "")
+        return f"validation: {len(held_out)} of {len(info.names)} episodes held out, never trained on ({shown})"
+    rule = f"episodes n with (n + 1) % {every} == 0" if every else "none (data.holdout_every=0)"
+    return (f"validation: no episode held out (held out: {rule}; this dataset has {len(info.names)}), so this "
+            f"run will not validate; set data.holdout_every to a number <= {len(info.names)} to hold some out")
 
 
 def _conflict_message(info: DatasetInfo, model: dict, conflicts: dict[str, int]) -> str:

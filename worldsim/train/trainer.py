@@ -21,12 +21,13 @@ from worldsim.config import to_dict
 from worldsim.diffusion.direct_forcing import direct_forcing_backward, trajectory_length
 from worldsim.diffusion.noise_levels import SampleGenerators
 from worldsim.diffusion.rectified_flow import flow_matching_loss
-from worldsim.eval.validation import memory_validation_clips, validate, validate_memory, validation_clips
+from worldsim.eval.validation import memory_validation_clips, validate, validate_memory
 from worldsim.frames import to_model
 from worldsim.train.activation_checkpointing import enable_activation_checkpointing
 from worldsim.train.clip_sources import make_clip_source
 from worldsim.train.config import TrainConfig, play_block, validate_train_config
 from worldsim.train.distributed import ProcessInfo, all_reduce_sum, init_processes, shutdown
+from worldsim.train.held_out import held_out_clips
 from worldsim.train.metrics_log import MetricsLog
 from worldsim.train.prefetch import ClipSource, PrefetchingSource
 from worldsim.train.run_checkpoints import save_run_checkpoint
@@ -150,7 +151,7 @@ class _Trainer:
         self.log = MetricsLog(self.out, enabled=info.is_main)
         if info.is_main:
             save_config(self.out, config)
-        self.validation_data = self.memory_data = None
+        self.validation_data, self.validation_loaded, self.memory_data = None, False, None
         self.bar = tqdm(total=config.schedule.max_steps, initial=self.step,
                         disable=not (info.is_main and show_progress), dynamic_ncols=True, desc="train")
 
@@ -264,11 +265,13 @@ class _Trainer:
 
     def _validate(self) -> None:
         config, logging, step = self.config, self.config.logging, self.step
-        if config.data.source != "maze" or logging.validation_clips < 1:
-            return
+        if not self.validation_loaded:
+            self.validation_data, why_not = held_out_clips(config, self.info.device)
+            self.validation_loaded = True
+            if why_not is not None:
+                tqdm.write(f"no validation in this run: {why_not}")
         if self.validation_data is None:
-            length = logging.validation_context + logging.validation_rollout
-            self.validation_data = validation_clips(config.data.maze, logging.validation_clips, length, self.info.device)
+            return
         metrics = validate(self.ema.shadow, self.validation_data, logging.validation_context,
                            logging.validation_rollout, logging.sampling_steps,
                            self.out / "samples" / f"step_{step:08d}.png", seed=config.seed,
