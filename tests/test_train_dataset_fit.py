@@ -69,6 +69,12 @@ def test_sizes_the_model_cannot_patch_get_the_multiples_and_a_size_to_record(tmp
     err = capsys.readouterr().err
     assert "the dataset's 24x24 frames do not fit the model" in err and "multiples of 64" in err
     assert "--height 64 --width 64" in err and not (tmp_path / "run").exists()
+    from worldsim.model.config import ModelConfig
+
+    with pytest.raises(ValueError, match="heights must be multiples of 64 and widths of 64 pixels"):
+        ModelConfig(image_height=24, image_width=24)  # set by hand: the same hint
+    with pytest.raises(ValueError, match="not divisible by patch_size 4; .* multiples of 64"):
+        ModelConfig(image_height=66, image_width=64)
 
 
 def test_episodes_shorter_than_a_clip_and_a_forgotten_source(tmp_path, capsys) -> None:

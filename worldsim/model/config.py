@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -72,7 +73,7 @@ class ModelConfig:
         if self.image_height % self.patch_size or self.image_width % self.patch_size:
             raise ValueError(
                 f"ModelConfig: image size {self.image_height}x{self.image_width} is not divisible by "
-                f"patch_size {self.patch_size}"
+                f"patch_size {self.patch_size}; {self._multiples_hint()}"
             )
         if self.uses_attention:
             if self.width % self.attn_heads:
@@ -104,8 +105,22 @@ class ModelConfig:
                 for b_h, b_w in self.block_sizes:
                     if b_h < 1 or b_w < 1 or grid[0] % b_h or grid[1] % b_w:
                         raise ValueError(
-                            f"ModelConfig: block size ({b_h}, {b_w}) does not divide the token grid {grid}"
+                            f"ModelConfig: block size ({b_h}, {b_w}) does not divide the token grid {grid} "
+                            f"({self.image_height}x{self.image_width} / patch_size {self.patch_size}); "
+                            f"{self._multiples_hint()}"
                         )
+
+    @property
+    def frame_multiples(self) -> tuple[int, int]:
+        """Pixels that frame height and width must be multiples of: patch_size x every scan block's size."""
+        blocks = self.block_sizes if self.uses_ssm and self.scan == "blockwise" else [(1, 1)]
+        return (self.patch_size * math.lcm(*(max(1, b_h) for b_h, _ in blocks)),
+                self.patch_size * math.lcm(*(max(1, b_w) for _, b_w in blocks)))
+
+    def _multiples_hint(self) -> str:
+        step_h, step_w = self.frame_multiples
+        return (f"with patch_size {self.patch_size} and block_sizes {[tuple(b) for b in self.block_sizes]} frame "
+                f"heights must be multiples of {step_h} and widths of {step_w} pixels")
 
     @property
     def token_grid(self) -> tuple[int, int]:

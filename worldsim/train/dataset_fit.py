@@ -4,7 +4,6 @@ run directory exists (a wrong shape would otherwise fail at step 0 with a bare t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 from worldsim.config import from_dict, to_dict
@@ -69,20 +68,11 @@ def _conflict_message(info: DatasetInfo, model: dict, conflicts: dict[str, int])
 
 
 def _size_message(info: DatasetInfo, model: ModelConfig, error: ValueError) -> str:
-    step_h, step_w = size_multiples(model)
+    step_h, step_w = model.frame_multiples
     near_h, near_w = (max(step, round(size / step) * step) for size, step in ((info.height, step_h), (info.width, step_w)))
-    return (f"{info.path}: the dataset's {info.height}x{info.width} frames do not fit the model ({error}). This model "
-            f"takes heights that are multiples of {step_h} and widths that are multiples of {step_w} pixels "
-            f"(model.patch_size {model.patch_size} x model.block_sizes): record the dataset again at a size that "
-            f"fits (worldsim record ... --height {near_h} --width {near_w}), or change model.patch_size / "
-            f"model.block_sizes")
-
-
-def size_multiples(model: ModelConfig) -> tuple[int, int]:
-    """Pixel multiples that frame height and width must be for `model`'s patch and scan block sizes."""
-    blocks = model.block_sizes if model.uses_ssm and model.scan == "blockwise" else [(1, 1)]
-    return (model.patch_size * math.lcm(*(int(b[0]) for b in blocks)),
-            model.patch_size * math.lcm(*(int(b[1]) for b in blocks)))
+    return (f"{info.path}: the dataset's {info.height}x{info.width} frames do not fit the model ({error}): record "
+            f"the dataset again at a size that fits (worldsim record ... --height {near_h} --width {near_w}), or "
+            f"change model.patch_size / model.block_sizes")
 
 
 def _check_clip_length(config: TrainConfig, info: DatasetInfo) -> None:
