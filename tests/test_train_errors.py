@@ -160,7 +160,7 @@ def test_a_clip_longer_than_every_episode_is_refused_up_front(tmp_path):
 
     write_episode(tmp_path / "data", length=5, height=16, width=16, space=maze_action_space())
     config = tiny("data.source=dataset", f"data.dataset_dir={tmp_path / 'data'}", "data.num_workers=0")
-    with pytest.raises(ValueError, match=r"no episode has 8 frames"):
+    with pytest.raises(ValueError, match=r"a training clip is 8 frames but the longest episode has 5: set data.clip_length=5"):
         train(config, tmp_path / "run", show_progress=False)
     assert not (tmp_path / "run" / "metrics.jsonl").exists()
 

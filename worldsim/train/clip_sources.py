@@ -101,7 +101,7 @@ class DatasetClipSource:
         self.loader_seed = seed * 1009  # one global order; each rank reads its rows of every global batch
         self.rank, self.world_size = rank, world_size
         # up front, not when the loader first runs: every episode's headers and sizes, and the clip length
-        self.info = ClipDataset(config.dataset_dir, self.clip_length).info
+        self.info = ClipDataset(config.dataset_dir, self.clip_length, config.holdout_every).info
         self.position = 0
         self._iterator: Iterator[Batch] | None = None
         self._epoch = 0
