@@ -9,7 +9,7 @@ import pytest
 from worldsim.actions import ActionSpace
 from worldsim.data.clips import ClipDataset
 from worldsim.data.dataset import DatasetError, open_dataset
-from worldsim.data.holdout import held_out_names, holdout_validation_clips, is_held_out
+from worldsim.data.holdout import episode_clips, held_out_names, is_held_out
 from worldsim.data.writer import EpisodeWriter
 
 
@@ -43,12 +43,13 @@ def test_training_never_reads_held_out_episodes(tmp_path) -> None:
 def test_validation_clips_come_from_held_out_episodes_in_turn(tmp_path) -> None:
     write_numbered_episodes(tmp_path, [9, 9, 9, 4, 9, 9])  # held out with every=2: 1, 3 (too short), 5
     info = open_dataset(tmp_path)
-    clips = holdout_validation_clips(info, every=2, count=3, length=4)
+    held_out = held_out_names(info.names, 2)
+    clips = episode_clips(info, held_out, count=3, length=4)
     assert clips["frames"].shape == (3, 4, 4, 4, 3) and clips["continuous"].shape == (3, 4, 0)
     # first clips of episodes 1, 3, 5 (episode 3 has exactly 4 frames), then episode 1's second clip
     assert clips["frames"][:, 0, 0, 0, 0].tolist() == [1, 3, 5]
-    more = holdout_validation_clips(info, every=2, count=8, length=4)
+    more = episode_clips(info, held_out, count=8, length=4)
     assert more["frames"][:, 0, 0, 0, 0].tolist() == [1, 3, 5, 1, 5]
     assert more["discrete"][0].tolist() == [0, 1, 0, 1] and more["discrete"][3].tolist() == [0, 1, 0, 1]
-    with pytest.raises(DatasetError, match=r"no held-out episode has the 10 frames.*longest 9 frames"):
-        holdout_validation_clips(info, every=2, count=2, length=10)
+    with pytest.raises(DatasetError, match=r"none of the 3 validation episodes has the 10 frames .*longest: 9"):
+        episode_clips(info, held_out, count=2, length=10)

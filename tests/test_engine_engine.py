@@ -98,8 +98,11 @@ def test_action_space_mismatch_is_an_error(tmp_path):
     space = ActionSpace(discrete=("a", "b", "c", "d", "e"), continuous=("x", "y"))
     path = tmp_path / "other.safetensors"
     save_checkpoint(path, WorldModel(tiny_model_config()), PlayBlock(space, (16, 16)))
-    with pytest.raises(ValueError, match="differs from the built-in maze"):
+    with pytest.raises(ValueError, match=r"other.safetensors: not trained on the built-in maze .* --context"):
         WorldModelEngine.from_checkpoint(path, device="cpu")
+    cv2.imwrite(str(tmp_path / "start.png"), np.zeros((16, 16, 3), np.uint8))
+    engine = WorldModelEngine.from_checkpoint(path, device="cpu", context=[tmp_path / "start.png"])
+    assert engine.reset(0)[0].shape == (1, 16, 16, 3)
 
 
 def test_context_from_images_and_unreadable_image(checkpoint, tmp_path):

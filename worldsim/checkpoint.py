@@ -40,6 +40,7 @@ class PlayBlock:
     sampling_steps: int = DEFAULT_SAMPLING_STEPS  # Euler steps per frame the weights were validated with
     maze: MazeConfig | None = None  # the built-in maze's settings
     dataset: str | None = None  # the recorded dataset's directory, as given to the trainer
+    holdout_every: int = 0  # the dataset's episodes held out of training (worldsim.data.holdout); 0: none
 
     def maze_config(self) -> MazeConfig:
         """The built-in maze to start from: the one trained on, else the default maze at this frame size."""
@@ -52,13 +53,14 @@ class PlayBlock:
     def to_dict(self) -> dict[str, Any]:
         """The header's "play" entry (the action space has its own entry)."""
         return {"frame_size": list(self.frame_size), "sampling_steps": self.sampling_steps,
-                "maze": None if self.maze is None else to_dict(self.maze), "dataset": self.dataset}
+                "maze": None if self.maze is None else to_dict(self.maze), "dataset": self.dataset,
+                "holdout_every": self.holdout_every}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], action_space: ActionSpace) -> PlayBlock:
         """Parse the header's "play" entry, read from a file: a damaged value is a ValueError naming its key
         (load_checkpoint adds the file and checks the values against the model)."""
-        unknown = set(data) - {"frame_size", "sampling_steps", "maze", "dataset"}
+        unknown = set(data) - {"frame_size", "sampling_steps", "maze", "dataset", "holdout_every"}
         if unknown:
             raise ValueError(f"play: unknown key(s) {sorted(unknown)}")
         frame_size = data.get("frame_size")
@@ -69,7 +71,10 @@ class PlayBlock:
             raise ValueError(f"play.dataset must be a folder name or null, got {str(dataset)[:80]}")
         maze = None if data.get("maze") is None else _maze(data["maze"], "play.maze")
         steps = _steps(data.get("sampling_steps"), "play.sampling_steps")
-        return cls(action_space, (frame_size[0], frame_size[1]), steps, maze, dataset)
+        holdout_every = data.get("holdout_every", 0)  # absent in checkpoints written before it existed
+        if not _is_int(holdout_every) or holdout_every < 0:
+            raise ValueError(f"play.holdout_every must be an integer >= 0, got {str(holdout_every)[:80]}")
+        return cls(action_space, (frame_size[0], frame_size[1]), steps, maze, dataset, holdout_every)
 
 
 def legacy_play_block(

@@ -1,6 +1,7 @@
-"""`worldsim eval`: measure checkpoints on held-out mazes.
+"""`worldsim eval`: measure checkpoints on held-out mazes, or a game's held-out episodes (--data).
 
     worldsim eval A.safetensors B.safetensors --rollout 100 --out eval.json      (= worldsim eval compare ...)
+    worldsim eval --data data/breakout runs/breakout/latest.safetensors --context 16 --rollout 32
     worldsim eval memory A.safetensors B.safetensors --out benchmarks/results/memory
 """
 
@@ -53,7 +54,8 @@ def _register_compare(tests: argparse._SubParsersAction) -> None:
     parser = tests.add_parser("compare", help="one-step, rollout and standing-still PSNR (the default)",
                               description="One-step, rollout and standing-still PSNR of checkpoints on the same held-out mazes (the trainer's validation clips).", formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(parser)
-    parser.add_argument("--clips", type=int, default=8, help="held-out mazes, one clip each (default 8)")
+    parser.add_argument("--clips", type=int, default=8,
+                        help="held-out mazes, one clip each, or clips of held-out episodes with --data (default 8)")
     parser.add_argument("--context", type=int, default=24, help="ground-truth frames before predicting (default 24)")
     parser.add_argument("--rollout", type=int, default=100, help="frames generated after the context (default 100)")
     parser.add_argument("--skip", type=int, default=0,
@@ -61,6 +63,9 @@ def _register_compare(tests: argparse._SubParsersAction) -> None:
                              "frames as --context 24 (default 0)")
     parser.add_argument("--commit-noise", type=finite_float, nargs="+", default=[1.0], metavar="LEVEL",
                         help="rollout context levels to try, 1.0 = clean (default 1.0)")
+    parser.add_argument("--data", type=Path, metavar="DIR",
+                        help="a recorded dataset: clips of its episodes the checkpoints never trained on (the "
+                             "held-out ones of the dataset they trained on; all of another) instead of held-out mazes")
     parser.add_argument("--out", type=Path, help="also write the results to this JSON file")
     parser.set_defaults(func=_run_compare)
 
@@ -71,7 +76,8 @@ def _run_compare(args: argparse.Namespace) -> int:
     from worldsim.eval.compare import CompareSettings, compare_checkpoints
 
     settings = CompareSettings(clips=args.clips, context=args.context, rollout=args.rollout, skip=args.skip,
-                               steps=args.steps, commit_noise=tuple(args.commit_noise))
+                               steps=args.steps, commit_noise=tuple(args.commit_noise),
+                               data=None if args.data is None else str(args.data))
     results = compare_checkpoints(args.checkpoints, settings, resolve_device(args.device))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

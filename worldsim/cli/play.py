@@ -50,7 +50,8 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
                              "option (0.9-0.98; no gain measured on the shipped weights, see docs/playing.md; "
                              "default 1.0 = as generated)")
     parser.add_argument("--context", nargs="+", metavar="PATH",
-                        help="start the model from an episode directory or from image files instead of a maze")
+                        help="start the model from an episode directory or from image files (default: the maze "
+                             "the checkpoint was trained on, or its dataset's first held-out episode)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="ground-truth maze (left) next to the model (right), same actions")
     parser.add_argument("--no-cuda-graph", action="store_true", help="run the model eagerly on CUDA")
@@ -83,30 +84,25 @@ def build_world(args: argparse.Namespace) -> World:
         return make_world(args.world or "maze", batch_size=1, device="cpu", env_kwargs=parse_env_kwargs(args.env_kwargs))
     if args.env_kwargs:
         raise ValueError("--env-kwargs configures a --world game; a checkpoint takes none")
-    from worldsim.engine import WorldModelEngine
+    from worldsim.engine import MazeContext, WorldModelEngine
 
     engine = WorldModelEngine.from_checkpoint(
-        checkpoint, args.device, args.steps, commit_noise_level=args.commit_noise,
+        checkpoint, args.device, args.steps, commit_noise_level=args.commit_noise, context=args.context,
         use_cuda_graph=not args.no_cuda_graph,
     )
-    if args.context:
-        engine.context_source = context_source(args.context, engine)
+    if not args.context and not isinstance(engine.context_source, MazeContext):
+        print(f"first frames: {engine.context_source.path} (the checkpoint's dataset; --context to choose)",
+              file=sys.stderr)
     if args.side_by_side:
         if args.context:
             raise ValueError("--side-by-side starts both worlds from the same maze; drop --context")
+        if not isinstance(engine.context_source, MazeContext):
+            raise ValueError(f"--side-by-side shows the built-in maze beside the model; {checkpoint} was not "
+                             f"trained on it")
         from worldsim.env.maze_world import MazeWorld
 
         return SideBySideWorld(MazeWorld(engine.context_source.maze_config), engine)
     return engine
-
-
-def context_source(paths: list[str], engine):
-    from worldsim.engine import EpisodeContext, ImageContext
-
-    if len(paths) == 1 and Path(paths[0]).is_dir():
-        return EpisodeContext(paths[0], engine.action_space)
-    height, width = engine.image_size
-    return ImageContext(paths, engine.action_space, height, width)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,22 +26,18 @@ def held_out_names(names: Sequence[str], every: int) -> list[str]:
     return [name for name in names if is_held_out(name, every)]
 
 
-def holdout_validation_clips(info: DatasetInfo, every: int, count: int, length: int) -> dict[str, Tensor]:
-    """`count` clips of `length` frames from the held-out episodes: each long-enough episode's first clip
-    (from its reset frame) in episode order, then each one's second (frames length.., non-overlapping),
-    and so on. -> frames uint8 (B, L, H, W, 3), discrete int64 (B, L) (zeros without discrete actions),
-    continuous float32 (B, L, C) (C may be 0). DatasetError when the held-out episodes hold no such clip."""
-    held_out = held_out_names(info.names, every)
+def episode_clips(info: DatasetInfo, names: Sequence[str], count: int, length: int) -> dict[str, Tensor]:
+    """`count` clips of `length` frames from the episodes `names` (e.g. the held-out ones): each long-enough
+    episode's first clip (from its reset frame) in the given order, then each one's second (frames
+    length.., non-overlapping), and so on. -> frames uint8 (B, L, H, W, 3), discrete int64 (B, L) (zeros
+    without discrete actions), continuous float32 (B, L, C) (C may be 0). DatasetError when no episode of
+    `names` is `length` frames long."""
     lengths = dict(zip(info.names, info.lengths))
-    usable = [name for name in held_out if lengths[name] >= length]
+    usable = [name for name in names if lengths[name] >= length]
     if not usable:
-        raise DatasetError(
-            f"{info.path}: no held-out episode has the {length} frames a validation clip needs (held out: "
-            f"episodes numbered n with (n + 1) % {every} == 0, {len(held_out)} of {len(info.names)}"
-            + (f", longest {max(lengths[n] for n in held_out)} frames" if held_out else "")
-            + "); record more or longer episodes, or set data.holdout_every / logging.validation_context / "
-            "logging.validation_rollout"
-        )
+        longest = f" (longest: {max(lengths[name] for name in names)} frames)" if names else ""
+        raise DatasetError(f"{info.path}: none of the {len(names)} validation episodes has the {length} frames a "
+                           f"clip needs{longest}")
     starts = [(name, k * length) for k in range(max(lengths[n] for n in usable) // length) for name in usable
               if (k + 1) * length <= lengths[name]][:count]
     clips = [_clip(info, name, start, length) for name, start in starts]

@@ -19,7 +19,7 @@ from worldsim.checkpoint import CheckpointError, load_checkpoint
 from worldsim.device import resolve_device
 from worldsim.diffusion.sampler import generate_frame
 from worldsim.engine.cuda_graph import GraphedFrameGenerator, graph_capturable
-from worldsim.engine.priming import ContextSource, MazeContext
+from worldsim.engine.priming import ContextSource, context_from_paths, default_context
 from worldsim.frames import to_model, to_uint8
 from worldsim.model.state import ModelState
 from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS, play_steps
@@ -64,15 +64,18 @@ class WorldModelEngine:
     def from_checkpoint(
         cls, path: Path | str, device: str | torch.device = "auto", steps: int | None = None, *,
         batch_size: int = 1, commit_noise_level: float = 1.0, context_source: ContextSource | None = None,
-        use_cuda_graph: bool = True,
+        context: Sequence[Path | str] | None = None, use_cuda_graph: bool = True,
     ) -> WorldModelEngine:
-        """Load `path` (a .safetensors checkpoint); by default reset() starts from the built-in maze, and
-        `steps` is the checkpoint's, capped on a CPU (worldsim/sampling_steps.py)."""
+        """Load `path` (a .safetensors checkpoint). reset() starts from `context_source`, else from the files
+        in `context` (an episode directory or images), else from the world the checkpoint was trained on
+        (priming.default_context). `steps` defaults to the checkpoint's, capped on a CPU."""
         device = resolve_device(device)
         model, play, _ = load_checkpoint(path, device)
+        if context_source is None and context:
+            context_source = context_from_paths(context, play.action_space, play.frame_size)
         if context_source is None:
             try:
-                context_source = MazeContext(play.maze_config(), play.action_space)
+                context_source = default_context(play)
             except ValueError as error:  # e.g. weights of another game: say which file
                 raise CheckpointError(f"{path}: {error}") from error
         engine = cls(

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from worldsim.actions import ActionSpace, maze_action_space
+from worldsim.checkpoint import PlayBlock
 from worldsim.env.maze_world import MazeConfig, MazeWorld
 
 
@@ -59,6 +60,7 @@ class EpisodeContext:
     def __init__(self, episode_dir: Path | str, action_space: ActionSpace, length: int = 1) -> None:
         from worldsim.data.episode import read_episode
 
+        self.path = Path(episode_dir)
         episode = read_episode(episode_dir)
         check_same_action_space(action_space, episode.action_space, f"episode {episode.path}")
         if not 1 <= length <= episode.length:
@@ -102,3 +104,33 @@ def read_image(path: Path, height: int, width: int) -> np.ndarray:
         shrinking = image.shape[0] > height or image.shape[1] > width
         image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def context_from_paths(
+    paths: Sequence[Path | str], action_space: ActionSpace, frame_size: tuple[int, int]
+) -> ContextSource:
+    """`--context`: one episode directory (its first frame and action) or image files (no-op actions)."""
+    if len(paths) == 1 and Path(paths[0]).is_dir():
+        return EpisodeContext(paths[0], action_space)
+    return ImageContext(paths, action_space, *frame_size)
+
+
+def default_context(play: PlayBlock) -> ContextSource:
+    """First frames when none are given, from the checkpoint's play block: the built-in maze it was trained
+    on; for a dataset checkpoint the dataset's first held-out episode (else its first episode) when the
+    dataset is on this machine. Anything else is a ValueError that names --context."""
+    from worldsim.data.dataset import DatasetError, open_dataset
+    from worldsim.data.holdout import held_out_names
+
+    maze_space = maze_action_space(play.maze_config().continuous_yaw)
+    if play.maze is not None or (play.dataset is None and play.action_space == maze_space):
+        return MazeContext(play.maze_config(), play.action_space)
+    how = "start it from real frames with --context EPISODE_DIR (a recorded episode) or --context IMAGE ..."
+    if play.dataset is None:
+        raise ValueError(f"not trained on the built-in maze (its actions differ): {how}")
+    try:
+        info = open_dataset(play.dataset, check_arrays=False)
+    except (OSError, DatasetError) as error:
+        raise ValueError(f"trained on the dataset {play.dataset}, which cannot be read here ({error}): {how}") from error
+    names = held_out_names(info.names, play.holdout_every) or list(info.names)
+    return EpisodeContext(info.path / names[0], play.action_space)

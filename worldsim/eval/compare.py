@@ -1,8 +1,10 @@
-"""Compare checkpoints on the same held-out mazes: one-step, rollout (mean, last frame) and standing-still PSNR.
+"""Compare checkpoints on the same held-out clips: one-step, rollout (mean, last frame) and standing-still PSNR.
 
-Every checkpoint sees the same clips (the trainer's validation mazes and policy seed, so the numbers
-compare with a run's metrics.jsonl) and, per commit-noise level, the same sampling noise. The maze
-comes from the first checkpoint's play block; all checkpoints must share its frame size and actions.
+Every checkpoint sees the same clips and, per commit-noise level, the same sampling noise. Without a
+dataset the clips are the trainer's validation mazes and policy seed (so the numbers compare with a run's
+metrics.jsonl); the maze comes from the first checkpoint's play block and all checkpoints must share its
+frame size and actions. With `settings.data` they are cut from that dataset's episodes that no checkpoint
+trained on (unseen_episodes): its held-out episodes for a checkpoint trained on it, all of them otherwise.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import Any
 
 import torch
 
+from worldsim.checkpoint import PlayBlock
+from worldsim.data.dataset import DatasetInfo
+from worldsim.env.rollout import Batch
 from worldsim.eval.settings import CompareSettings
 
 
@@ -29,13 +34,17 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
     results = []
     for path in paths:
         model, play, metadata = load_checkpoint(path, device)
-        maze = play.maze_config()
-        if data is None:
+        if s.data is not None:
+            if data is None:
+                data, reference = dataset_clips(s, play, path, device)
+            check_dataset_checkpoint(play, path, *reference)
+        elif data is None:
+            maze = play.maze_config()
             clips = validation_clips(maze, s.clips, s.skip + s.context + s.rollout, device)
             data, reference = {key: value[:, s.skip :] for key, value in clips.items()}, (path, maze)
-        elif maze != reference[1]:
+        elif play.maze_config() != reference[1]:
             raise ValueError(f"eval: {path} was trained on a different maze or action space than {reference[0]} "
-                             f"({maze} vs {reference[1]}); compare them separately")
+                             f"({play.maze_config()} vs {reference[1]}); compare them separately")
         for level in s.commit_noise:
             metrics = validate(model, data, s.context, s.rollout, s.steps, commit_noise_level=level,
                                action_space=play.action_space)
@@ -48,3 +57,42 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
         if device.type == "cuda":
             torch.cuda.empty_cache()
     return results
+
+
+def unseen_episodes(play: PlayBlock, info: DatasetInfo) -> list[str]:
+    """The episodes of `info` that the checkpoint with this play block never trained on."""
+    from worldsim.data.holdout import held_out_names
+
+    if play.dataset is not None and Path(play.dataset).resolve() == info.path.resolve():
+        return held_out_names(info.names, play.holdout_every)
+    return list(info.names)
+
+
+def dataset_clips(settings: CompareSettings, play: PlayBlock, path: Path,
+                  device: torch.device) -> tuple[Batch, tuple[DatasetInfo, list[str]]]:
+    """Clips of settings.data's episodes that the checkpoint at `path` never trained on (skip frames
+    dropped), and (dataset, the episodes they come from) for checking the other checkpoints."""
+    from worldsim.data.dataset import open_dataset
+    from worldsim.data.holdout import episode_clips
+
+    s, info = settings, open_dataset(settings.data, check_arrays=False)
+    names = unseen_episodes(play, info)
+    if not names:
+        raise ValueError(f"eval: {path} trained on every episode of {info.path} (episodes are held out only with "
+                         f"data.holdout_every > 0): evaluate it on other recordings of the game")
+    print(f"eval: {len(names)} of {len(info.names)} episodes of {info.path} unseen in training "
+          f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})", flush=True)
+    clips = episode_clips(info, names, s.clips, s.skip + s.context + s.rollout)
+    return {key: value[:, s.skip :].to(device) for key, value in clips.items()}, (info, names)
+
+
+def check_dataset_checkpoint(play: PlayBlock, path: Path, info: DatasetInfo, names: list[str]) -> None:
+    """The checkpoint plays the dataset's frames and actions and never trained on the episodes `names`."""
+    if play.action_space != info.action_space or tuple(play.frame_size) != (info.height, info.width):
+        raise ValueError(f"eval: {path} plays {play.frame_size[0]}x{play.frame_size[1]} frames with actions "
+                         f"{list(play.action_space.discrete)}, {info.path} has {info.height}x{info.width} frames "
+                         f"with {list(info.action_space.discrete)}: evaluate it on its own dataset")
+    seen = sorted(set(names) - set(unseen_episodes(play, info)))
+    if seen:
+        raise ValueError(f"eval: {path} trained on {', '.join(seen[:3])} of {info.path}, which the first checkpoint "
+                         f"is evaluated on: compare checkpoints with the same held-out episodes (data.holdout_every)")

@@ -108,6 +108,7 @@ def play_block(config: TrainConfig, action_space: ActionSpace) -> PlayBlock:
         action_space, (config.model.image_height, config.model.image_width), config.logging.sampling_steps,
         maze=data.maze if data.source == "maze" else None,
         dataset=data.dataset_dir if data.source == "dataset" else None,
+        holdout_every=data.holdout_every if data.source == "dataset" else 0,
     )
 
 

@@ -20,11 +20,16 @@ def held_out_clips(config: TrainConfig, device: torch.device) -> tuple[Batch | N
 
         return validation_clips(data.maze, logging.validation_clips, length, device), None
     from worldsim.data.dataset import DatasetError, open_dataset
-    from worldsim.data.holdout import holdout_validation_clips
+    from worldsim.data.holdout import episode_clips, held_out_names
 
+    info = open_dataset(data.dataset_dir, check_arrays=False)
+    held_out = held_out_names(info.names, data.holdout_every)
+    if not held_out:
+        return None, (f"{info.path}: no episode held out (data.holdout_every={data.holdout_every} holds out episodes "
+                      f"n with (n + 1) % holdout_every == 0)")
     try:
-        clips = holdout_validation_clips(open_dataset(data.dataset_dir), data.holdout_every, logging.validation_clips,
-                                         length)
+        clips = episode_clips(info, held_out, logging.validation_clips, length)
     except DatasetError as error:
-        return None, str(error)
+        return None, (f"{error}: record more or longer episodes, or lower logging.validation_context / "
+                      f"validation_rollout")
     return {key: value.to(device) for key, value in clips.items()}, None
