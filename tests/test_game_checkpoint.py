@@ -89,6 +89,8 @@ def test_eval_on_the_held_out_episodes_of_its_dataset(game_run, tmp_path, capsys
     wrong = write_dataset(tmp_path / "wrong", size=32, episodes=1, length=10)
     assert main([*argv[:2], str(wrong), *argv[3:-2]]) == 1
     assert "has 32x32 frames" in capsys.readouterr().err
+    assert main(["eval", str(checkpoint), "--device", "cpu"]) == 1  # held-out mazes: not its world
+    assert f"not the built-in maze: evaluate it on recorded episodes with --data {data}" in capsys.readouterr().err
 
 
 def test_eval_refuses_a_dataset_the_checkpoint_trained_on_entirely(tmp_path, capsys) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from worldsim.actions import maze_action_space
 from worldsim.checkpoint import PlayBlock
 from worldsim.data.dataset import DatasetInfo
 from worldsim.env.rollout import Batch
@@ -38,6 +39,10 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
             if data is None:
                 data, reference = dataset_clips(s, play, path, device)
             check_dataset_checkpoint(play, path, *reference)
+        elif play.maze is None and play.action_space != maze_action_space(play.maze_config().continuous_yaw):
+            trained_on = f"the dataset {play.dataset}" if play.dataset else "another world"
+            raise ValueError(f"eval: {path} was trained on {trained_on}, not the built-in maze: evaluate it on "
+                             f"recorded episodes with --data {play.dataset or 'DIR'}")
         elif data is None:
             maze = play.maze_config()
             clips = validation_clips(maze, s.clips, s.skip + s.context + s.rollout, device)
