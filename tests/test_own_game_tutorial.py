@@ -11,8 +11,8 @@ import pytest
 
 pytest.importorskip("ale_py")
 
-from worldsim.cli import main  # noqa: E402 (after the skip)
-from worldsim.data.dataset import open_dataset  # noqa: E402
+from worldsim.cli import main
+from worldsim.data.dataset import open_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -40,8 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "index",
         help="(re)write DIR/index.json from the episodes' meta.json files",
         description=(
-            "Write the summary index.json of DIR (recording keeps it current; use this after writing or copying "
-            "episodes by hand). Readers do not need it. Unreadable episodes are left out."
+            "Write the summary index.json of DIR (recording keeps it current; use this after writing or "
+            "copying episodes by hand). Readers do not need it. Unreadable episodes are left out."
         ),
     )
     index.add_argument("dir", type=Path, metavar="DIR", help="dataset directory")

@@ -55,7 +55,8 @@ def _register_compare(tests: argparse._SubParsersAction) -> None:
                               description="One-step, rollout and standing-still PSNR of checkpoints on the same held-out mazes (the trainer's validation clips).", formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(parser)
     parser.add_argument("--clips", type=int, default=8,
-                        help="held-out mazes, one clip each, or clips of held-out episodes with --data (default 8)")
+                        help="held-out mazes, one clip each, or clips of held-out episodes with --data "
+                             "(default 8)")
     parser.add_argument("--context", type=int, default=24, help="ground-truth frames before predicting (default 24)")
     parser.add_argument("--rollout", type=int, default=100, help="frames generated after the context (default 100)")
     parser.add_argument("--skip", type=int, default=0,
@@ -64,8 +65,9 @@ def _register_compare(tests: argparse._SubParsersAction) -> None:
     parser.add_argument("--commit-noise", type=finite_float, nargs="+", default=[1.0], metavar="LEVEL",
                         help="rollout context levels to try, 1.0 = clean (default 1.0)")
     parser.add_argument("--data", type=Path, metavar="DIR",
-                        help="a recorded dataset: clips of its episodes the checkpoints never trained on (the "
-                             "held-out ones of the dataset they trained on; all of another) instead of held-out mazes")
+                        help="a recorded dataset: clips of its episodes the checkpoints never trained on "
+                             "(the held-out ones of the dataset they trained on; all of another) instead of "
+                             "held-out mazes")
     parser.add_argument("--out", type=Path, help="also write the results to this JSON file")
     parser.set_defaults(func=_run_compare)
 

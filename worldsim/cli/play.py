@@ -37,11 +37,14 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--checkpoint", metavar="PATH", help="model checkpoint (.safetensors) to play")
     what.add_argument("--world", metavar="ID",
-                      help="ground-truth world instead of a model: maze, gym:<id>, oldgym:<id>, dm_env:<module>:<fn>")
-    parser.add_argument("--env-kwargs", metavar="JSON", help="--world game's constructor arguments, a JSON object")
+                      help="ground-truth world instead of a model: maze, gym:<id>, oldgym:<id>, "
+                           "dm_env:<module>:<function>")
+    parser.add_argument("--env-kwargs", metavar="JSON",
+                        help="--world game's constructor arguments, a JSON object")
     parser.add_argument("--seed", type=int, default=0, help="maze / context seed (R adds 1) (default 0)")
     parser.add_argument("--fps", type=int, default=None,
-                        help=f"frame rate cap of the loop (default: a game's own render_fps, else {DEFAULT_FPS})")
+                        help=f"frame rate cap of the loop (default: a game's own render_fps, "
+                             f"else {DEFAULT_FPS})")
     parser.add_argument("--scale", type=int, default=8, help="window pixels per frame pixel (default 8)")
     parser.add_argument("--device", default="auto", help="auto (CUDA if present), cuda, cuda:1 or cpu")
     parser.add_argument("--steps", type=int, help="denoising steps per frame (default: the checkpoint's)")
@@ -50,8 +53,9 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
                              "option (0.9-0.98; no gain measured on the shipped weights, see docs/playing.md; "
                              "default 1.0 = as generated)")
     parser.add_argument("--context", nargs="+", metavar="PATH",
-                        help="start the model from an episode directory or from image files (default: the maze "
-                             "the checkpoint was trained on, or its dataset's first held-out episode)")
+                        help="start the model from an episode directory or from image files (default: "
+                             "the maze the checkpoint was trained on, or its dataset's first held-out "
+                             "episode)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="ground-truth maze (left) next to the model (right), same actions")
     parser.add_argument("--no-cuda-graph", action="store_true", help="run the model eagerly on CUDA")
@@ -61,8 +65,8 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
     headless = parser.add_argument_group("headless (no window)")
     headless.add_argument("--headless", action="store_true", help="no window: a policy or action file plays")
     headless.add_argument("--policy", default=None,
-                          help="exploration policy: wander, revisit (maze worlds) or random (default: wander for "
-                               "the maze and models started from it, random otherwise)")
+                          help="exploration policy: wander, revisit (maze worlds) or random (default: wander "
+                               "for the maze and models started from it, random otherwise)")
     headless.add_argument("--actions", type=Path, help="discrete actions to replay (.npy or .json list)")
     headless.add_argument("--frames", type=int,
                           help="frames to play headless (default: 300 with a policy, all of --actions)")
@@ -81,7 +85,8 @@ def build_world(args: argparse.Namespace) -> World:
         from worldsim.env import make_world
         from worldsim.env.gym_make import parse_env_kwargs
 
-        return make_world(args.world or "maze", batch_size=1, device="cpu", env_kwargs=parse_env_kwargs(args.env_kwargs))
+        env_kwargs = parse_env_kwargs(args.env_kwargs)
+        return make_world(args.world or "maze", batch_size=1, device="cpu", env_kwargs=env_kwargs)
     if args.env_kwargs:
         raise ValueError("--env-kwargs configures a --world game; a checkpoint takes none")
     from worldsim.engine import MazeContext, WorldModelEngine

@@ -49,7 +49,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--policy", default=None,
-        help="scripted policy: wander, revisit (maze only) or random (default: wander for the maze, random otherwise)",
+        help="scripted policy: wander, revisit (maze only) or random (default: wander for the maze, "
+             "random otherwise)",
     )
     parser.add_argument(
         "--detour-prob", type=finite_float, default=0.0, metavar="P",
@@ -174,7 +175,7 @@ def make_record_world(
         batch = DEFAULT_MAZE_BATCH if env_id == "maze" else 1
     if batch < 1:
         raise ValueError(f"--batch must be >= 1, got {batch}")
-    return make_world(env_id, batch_size=batch, device=device, height=height, width=width, env_kwargs=env_kwargs)
+    return make_world(env_id, batch, device, height, width, env_kwargs)
 
 
 def _record_human(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> int:

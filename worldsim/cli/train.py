@@ -32,8 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", type=Path, default=None, help="YAML training config (default: built-in defaults)")
     parser.add_argument("--out", type=Path, required=True, help="run directory (created; must be writable)")
     parser.add_argument("--data", type=Path, default=None, metavar="DIR",
-                        help="train on this recorded dataset (data.source=dataset); the model's frame size and "
-                             "action counts follow it unless the config sets them")
+                        help="train on this recorded dataset (data.source=dataset); the model's frame size "
+                             "and action counts follow it unless the config sets them")
     parser.add_argument("--resume", action="store_true", help="continue from the run directory's latest checkpoint")
     parser.add_argument("--max-minutes", type=finite_float, default=None,
                         help="stop cleanly with a checkpoint after this many minutes")

@@ -34,8 +34,9 @@ class ClipDataset(Dataset):
         self.clip_length = clip_length
         names = [name for name in self.info.names if not is_held_out(name, holdout_every)]  # holdout.py
         if not names:
-            raise DatasetError(f"{self.info.path}: all {len(self.info.names)} episodes are held out for validation "
-                               f"(holdout_every={holdout_every}); record more episodes or raise data.holdout_every")
+            raise DatasetError(f"{self.info.path}: all {len(self.info.names)} episodes are held out for "
+                               f"validation (holdout_every={holdout_every}); record more episodes or raise "
+                               f"data.holdout_every")
         lengths = dict(zip(self.info.names, self.info.lengths))
         usable = [(name, lengths[name]) for name in names if lengths[name] >= clip_length]
         skipped = len(names) - len(usable)

@@ -71,7 +71,8 @@ def misnamed_episode_dirs(dataset_dir: Path) -> list[Path]:
 
 
 def misnamed_hint(paths: list[Path]) -> str:
-    """'episode_0 (rename to episode_000000), ...' for misnamed_episode_dirs (the name's digits, else its rank)."""
+    """'episode_0 (rename to episode_000000), ...' for misnamed_episode_dirs (the number: the name's
+    digits, else its rank)."""
     hints = []
     for rank, path in enumerate(paths):
         digits = "".join(ch for ch in path.name if ch.isdigit())
@@ -80,7 +81,8 @@ def misnamed_hint(paths: list[Path]) -> str:
 
 
 def no_episodes_message(dataset_dir: Path) -> str:
-    message = f"{dataset_dir}: no episodes: readers take directories named episode_ + 6 or more digits (episode_000000, ...)"
+    message = (f"{dataset_dir}: no episodes: readers take directories named episode_ + 6 or more digits "
+               f"(episode_000000, ...)")
     misnamed = misnamed_episode_dirs(dataset_dir)
     return message + (f"; found {misnamed_hint(misnamed)}" if misnamed else "")
 

@@ -203,7 +203,8 @@ def read_episode(path: Path | str, mmap: bool = True) -> Episode:
     extras = {}
     for name, file in meta.extras.items():
         dtype, leading_only = (SIGNAL_DTYPES[name], False) if name in SIGNAL_DTYPES else (None, True)
-        extras[name] = _load(_extra_path(path, name, file), dtype, (meta.length,), mmap, leading_only=leading_only)
+        file_path = _extra_path(path, name, file)
+        extras[name] = _load(file_path, dtype, (meta.length,), mmap, leading_only=leading_only)
     return Episode(
         path=path, meta=meta, frames=frames, discrete=discrete, continuous=continuous, extras=extras
     )

@@ -36,8 +36,8 @@ def episode_clips(info: DatasetInfo, names: Sequence[str], count: int, length: i
     usable = [name for name in names if lengths[name] >= length]
     if not usable:
         longest = f" (longest: {max(lengths[name] for name in names)} frames)" if names else ""
-        raise DatasetError(f"{info.path}: none of the {len(names)} validation episodes has the {length} frames a "
-                           f"clip needs{longest}")
+        raise DatasetError(f"{info.path}: none of the {len(names)} validation episodes has the {length} "
+                           f"frames a clip needs{longest}")
     starts = [(name, k * length) for k in range(max(lengths[n] for n in usable) // length) for name in usable
               if (k + 1) * length <= lengths[name]][:count]
     clips = [_clip(info, name, start, length) for name, start in starts]
@@ -48,7 +48,9 @@ def _clip(info: DatasetInfo, name: str, start: int, length: int) -> dict[str, Te
     episode = info.read(name)
     window = slice(start, start + length)
     discrete = np.zeros(length, np.int64) if episode.discrete is None else episode.discrete[window]
-    continuous = np.zeros((length, 0), np.float32) if episode.continuous is None else episode.continuous[window]
+    continuous = np.zeros((length, 0), np.float32)
+    if episode.continuous is not None:
+        continuous = episode.continuous[window]
     return {
         "frames": torch.from_numpy(np.array(episode.frames[window])),
         "discrete": torch.from_numpy(np.array(discrete)),

@@ -131,6 +131,8 @@ def default_context(play: PlayBlock) -> ContextSource:
     try:
         info = open_dataset(play.dataset, check_arrays=False)
     except (OSError, DatasetError) as error:
-        raise ValueError(f"trained on the dataset {play.dataset}, which cannot be read here ({error}): {how}") from error
+        raise ValueError(
+            f"trained on the dataset {play.dataset}, which cannot be read here ({error}): {how}"
+        ) from error
     names = held_out_names(info.names, play.holdout_every) or list(info.names)
     return EpisodeContext(info.path / names[0], play.action_space)

@@ -27,7 +27,8 @@ def make_world(
     """
     if env_id == "maze":
         if env_kwargs:
-            raise ValueError(f"the built-in maze takes no --env-kwargs (got {env_kwargs}); use --height/--width")
+            raise ValueError(f"the built-in maze takes no --env-kwargs (got {env_kwargs}); "
+                             f"use --height/--width")
         from worldsim.env.maze_world import MazeConfig, MazeWorld
 
         sizes = {name: value for name, value in (("height", height), ("width", width)) if value is not None}

@@ -44,9 +44,13 @@ def parse_env_kwargs(text: str | None) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(f"--env-kwargs {text!r} is not valid JSON ({error}); e.g. '{{\"frameskip\": 1}}'") from error
+        raise ValueError(
+            f"--env-kwargs {text!r} is not valid JSON ({error}); e.g. '{{\"frameskip\": 1}}'"
+        ) from error
     if not isinstance(value, dict):  # a user error: the CLI reports ValueErrors
-        raise ValueError(f"--env-kwargs must be a JSON object such as '{{\"frameskip\": 1}}', got {text!r}")  # noqa: TRY004
+        example = '{"frameskip": 1}'
+        message = f"--env-kwargs must be a JSON object such as '{example}', got {text!r}"
+        raise ValueError(message)  # noqa: TRY004
     return value
 
 
@@ -84,7 +88,9 @@ def make_env(world_id: str, env_kwargs: dict[str, Any] | None = None) -> tuple[A
     except ModuleNotFoundError as error:  # the <module> of a module:<id> form
         raise ValueError(f"{world_id}: {error} Is the game's package installed?") from error
     except TypeError as error:  # the game's constructor refused a keyword argument
-        raise ValueError(f"{world_id}: the game rejected its arguments {kwargs} ({error}); check --env-kwargs") from error
+        raise ValueError(
+            f"{world_id}: the game rejected its arguments {kwargs} ({error}); check --env-kwargs"
+        ) from error
     fps = env.metadata.get("render_fps") if isinstance(getattr(env, "metadata", None), dict) else None
     return env, _positive(fps)
 
@@ -95,7 +101,9 @@ def _with_rgb_rendering(make: Any, kwargs: dict[str, Any]) -> Any:
     if "render_mode" in kwargs:
         return make()
     try:
-        with warnings.catch_warnings():  # gymnasium warns, then passes it on anyway: the TypeError below tells
+        # gymnasium warns about a render_mode the game does not list, then passes it on anyway: the
+        # TypeError below is what tells whether the game takes it
+        with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*render_mode='rgb_array' that is not in the possible")
             return make(render_mode="rgb_array")
     except TypeError as error:
@@ -108,8 +116,9 @@ def _import_shimmy(prefix: str) -> Any:
     try:
         import shimmy
     except ImportError as error:
-        raise ValueError(f"'{prefix}' games load through shimmy, which is not installed: {SHIMMY_HINT[prefix]} "
-                          f"({error})") from error
+        raise ValueError(
+            f"'{prefix}' games load through shimmy, which is not installed: {SHIMMY_HINT[prefix]} ({error})"
+        ) from error
     return shimmy
 
 
@@ -118,7 +127,9 @@ def _make_old_gym(name: str, kwargs: dict[str, Any]) -> Any:
     try:
         import gym
     except ImportError as error:
-        raise ValueError(f"'oldgym:' games need the old OpenAI gym package: pip install gym ({error})") from error
+        raise ValueError(
+            f"'oldgym:' games need the old OpenAI gym package: pip install gym ({error})"
+        ) from error
     version = tuple(int(part) for part in gym.__version__.split(".")[:2] if part.isdigit())
     if version >= (0, 26):
         return _with_rgb_rendering(
@@ -130,7 +141,10 @@ def _make_old_gym(name: str, kwargs: dict[str, Any]) -> Any:
 def _make_dm_env(world_id: str, kwargs: dict[str, Any]) -> tuple[Any, float | None]:
     module_name, _, function_name = world_id[len(DM_ENV_PREFIX) :].rpartition(":")
     if not module_name or not function_name:
-        raise ValueError(f"{world_id!r}: expected dm_env:<module>:<function>, e.g. dm_env:memory_maze.tasks:memory_maze_9x9")
+        raise ValueError(
+            f"{world_id!r}: expected dm_env:<module>:<function>, "
+            f"e.g. dm_env:memory_maze.tasks:memory_maze_9x9"
+        )
     shimmy = _import_shimmy(DM_ENV_PREFIX)
     function = getattr(importlib.import_module(module_name), function_name, None)
     if not callable(function):
@@ -142,4 +156,5 @@ def _make_dm_env(world_id: str, kwargs: dict[str, Any]) -> tuple[Any, float | No
 
 
 def _positive(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if number and value > 0 else None

@@ -120,8 +120,9 @@ class GymWorld:
             image = _as_rgb(self.env.render())
         if image is None:
             raise ValueError(
-                f"{self.env_id}: neither the observation nor render() is a uint8 image (H, W, 3), (H, W) or a "
-                f"dict with one of {list(IMAGE_KEYS)}; pass the game's image-observation option in --env-kwargs"
+                f"{self.env_id}: neither the observation nor render() is a uint8 image (H, W, 3), (H, W) "
+                f"or a dict with one of {list(IMAGE_KEYS)}; pass the game's image-observation option in "
+                f"--env-kwargs"
             )
         native_height, native_width = image.shape[:2]
         size = (self.width or native_width, self.height or native_height)

@@ -1,4 +1,4 @@
-"""Compare checkpoints on the same held-out clips: one-step, rollout (mean, last frame) and standing-still PSNR.
+"""Compare checkpoints on the same held-out clips: one-step, rollout (mean, last frame), standing-still PSNR.
 
 Every checkpoint sees the same clips and, per commit-noise level, the same sampling noise. Without a
 dataset the clips are the trainer's validation mazes and policy seed (so the numbers compare with a run's
@@ -41,8 +41,8 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
             check_dataset_checkpoint(play, path, *reference)
         elif play.maze is None and play.action_space != maze_action_space(play.maze_config().continuous_yaw):
             trained_on = f"the dataset {play.dataset}" if play.dataset else "another world"
-            raise ValueError(f"eval: {path} was trained on {trained_on}, not the built-in maze: evaluate it on "
-                             f"recorded episodes with --data {play.dataset or 'DIR'}")
+            raise ValueError(f"eval: {path} was trained on {trained_on}, not the built-in maze: evaluate it "
+                             f"on recorded episodes with --data {play.dataset or 'DIR'}")
         elif data is None:
             maze = play.maze_config()
             clips = validation_clips(maze, s.clips, s.skip + s.context + s.rollout, device)
@@ -83,8 +83,8 @@ def dataset_clips(settings: CompareSettings, play: PlayBlock, path: Path,
     s, info = settings, open_dataset(settings.data, check_arrays=False)
     names = unseen_episodes(play, info)
     if not names:
-        raise ValueError(f"eval: {path} trained on every episode of {info.path} (episodes are held out only with "
-                         f"data.holdout_every > 0): evaluate it on other recordings of the game")
+        raise ValueError(f"eval: {path} trained on every episode of {info.path} (episodes are held out only "
+                         f"with data.holdout_every > 0): evaluate it on other recordings of the game")
     print(f"eval: {len(names)} of {len(info.names)} episodes of {info.path} unseen in training "
           f"({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})", flush=True)
     clips = episode_clips(info, names, s.clips, s.skip + s.context + s.rollout)
@@ -95,9 +95,10 @@ def check_dataset_checkpoint(play: PlayBlock, path: Path, info: DatasetInfo, nam
     """The checkpoint plays the dataset's frames and actions and never trained on the episodes `names`."""
     if play.action_space != info.action_space or tuple(play.frame_size) != (info.height, info.width):
         raise ValueError(f"eval: {path} plays {play.frame_size[0]}x{play.frame_size[1]} frames with actions "
-                         f"{list(play.action_space.discrete)}, {info.path} has {info.height}x{info.width} frames "
-                         f"with {list(info.action_space.discrete)}: evaluate it on its own dataset")
+                         f"{list(play.action_space.discrete)}, {info.path} has {info.height}x{info.width} "
+                         f"frames with {list(info.action_space.discrete)}: evaluate it on its own dataset")
     seen = sorted(set(names) - set(unseen_episodes(play, info)))
     if seen:
-        raise ValueError(f"eval: {path} trained on {', '.join(seen[:3])} of {info.path}, which the first checkpoint "
-                         f"is evaluated on: compare checkpoints with the same held-out episodes (data.holdout_every)")
+        raise ValueError(f"eval: {path} trained on {', '.join(seen[:3])} of {info.path}, which the first "
+                         f"checkpoint is evaluated on: compare checkpoints with the same held-out episodes "
+                         f"(data.holdout_every)")

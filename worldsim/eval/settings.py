@@ -17,7 +17,7 @@ class CompareSettings:
     skip: int = 0  # each clip's first frames dropped (a shorter context then predicts the same frames)
     steps: int = DEFAULT_SAMPLING_STEPS  # Euler steps per generated frame
     commit_noise: tuple[float, ...] = (1.0,)  # rollout context levels to try, 1.0 = clean
-    data: str | None = None  # a recorded dataset: clips of episodes no checkpoint trained on, not held-out mazes
+    data: str | None = None  # a recorded dataset: clips of episodes no checkpoint trained on, not mazes
 
     def __post_init__(self) -> None:
         for name in ("clips", "context", "rollout", "steps"):

@@ -119,7 +119,8 @@ class ModelConfig:
 
     def _multiples_hint(self) -> str:
         step_h, step_w = self.frame_multiples
-        return (f"with patch_size {self.patch_size} and block_sizes {[tuple(b) for b in self.block_sizes]} frame "
+        blocks = [tuple(b) for b in self.block_sizes]
+        return (f"with patch_size {self.patch_size} and block_sizes {blocks} frame "
                 f"heights must be multiples of {step_h} and widths of {step_w} pixels")
 
     @property

@@ -19,7 +19,8 @@ class DataConfig:
 
     source: Literal["maze", "dataset"] = "maze"
     dataset_dir: str | None = None  # a recorded dataset (worldsim record), for source: dataset
-    holdout_every: int = 10  # source: dataset: episode n is validation only when (n + 1) % holdout_every == 0; 0: none
+    # source: dataset: episode n is held out for validation when (n + 1) % holdout_every == 0; 0: none
+    holdout_every: int = 10
     clip_length: int = 32  # frames per training clip
     batch_size: int = 16  # clips per process and optimizer step
     num_workers: int = 2  # clip-loader worker processes (source: dataset)
@@ -121,10 +122,11 @@ def validate_train_config(config: TrainConfig) -> None:
     if data.batch_size < 1:
         raise ValueError(f"data.batch_size must be >= 1, got {data.batch_size}")
     if data.source == "dataset" and not data.dataset_dir:
-        raise ValueError("data.source is 'dataset' but data.dataset_dir is not set (worldsim train --data DIR)")
+        raise ValueError("data.source is 'dataset' but data.dataset_dir is not set "
+                         "(worldsim train --data DIR)")
     if data.source == "maze" and data.dataset_dir:
-        raise ValueError(f"data.dataset_dir is {data.dataset_dir!r} but data.source is 'maze', which ignores it: "
-                         f"add data.source=dataset (or use worldsim train --data DIR)")
+        raise ValueError(f"data.dataset_dir is {data.dataset_dir!r} but data.source is 'maze', which "
+                         f"ignores it: add data.source=dataset (or use worldsim train --data DIR)")
     if data.source == "maze" and (data.maze.height, data.maze.width) != (model.image_height, model.image_width):
         raise ValueError(
             f"data.maze renders {data.maze.height}x{data.maze.width} frames but model expects "
@@ -133,10 +135,11 @@ def validate_train_config(config: TrainConfig) -> None:
     if data.num_workers < 0:
         raise ValueError(f"data.num_workers must be >= 0 (0: load in the training process), got {data.num_workers}")
     if config.logging.memory_outbound > 0 and data.source != "maze":
-        raise ValueError("logging.memory_outbound measures memory on held-out mazes: it needs data.source=maze "
-                         "(set logging.memory_outbound=0 for a dataset run)")
+        raise ValueError("logging.memory_outbound measures memory on held-out mazes: it needs "
+                         "data.source=maze (set logging.memory_outbound=0 for a dataset run)")
     if data.holdout_every < 0:
-        raise ValueError(f"data.holdout_every must be >= 0 (0: hold out no episode), got {data.holdout_every}")
+        raise ValueError(f"data.holdout_every must be >= 0 (0: hold out no episode), "
+                         f"got {data.holdout_every}")
     if data.prefetch_batches < 0:
         raise ValueError(f"data.prefetch_batches must be >= 0, got {data.prefetch_batches}")
     if not 0.0 <= data.revisit_fraction <= 1.0:

@@ -25,8 +25,8 @@ def held_out_clips(config: TrainConfig, device: torch.device) -> tuple[Batch | N
     info = open_dataset(data.dataset_dir, check_arrays=False)
     held_out = held_out_names(info.names, data.holdout_every)
     if not held_out:
-        return None, (f"{info.path}: no episode held out (data.holdout_every={data.holdout_every} holds out episodes "
-                      f"n with (n + 1) % holdout_every == 0)")
+        return None, (f"{info.path}: no episode held out (data.holdout_every={data.holdout_every} holds out "
+                      f"episodes n with (n + 1) % holdout_every == 0)")
     try:
         clips = episode_clips(info, held_out, logging.validation_clips, length)
     except DatasetError as error:

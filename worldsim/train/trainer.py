@@ -73,7 +73,7 @@ def train(config: TrainConfig, out: Path, resume: bool = False, max_minutes: flo
     if config.data.source == "dataset":
         from worldsim.train.dataset_fit import fit_model_to_dataset
 
-        fit_model_to_dataset(config)  # every model key counts as chosen here: mismatches fail before `out` exists
+        fit_model_to_dataset(config)  # every key counts as chosen here: mismatches fail before `out` exists
     out = Path(out)
     info = init_processes(config.device)
     completed = False
