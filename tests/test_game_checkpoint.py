@@ -100,3 +100,25 @@ def test_eval_refuses_a_dataset_the_checkpoint_trained_on_entirely(tmp_path, cap
     assert main(argv) == 0
     assert main(["eval", "--data", str(data), str(tmp_path / "run" / "latest.safetensors"), "--device", "cpu"]) == 1
     assert "trained on every episode of" in capsys.readouterr().err
+
+
+def test_a_game_with_continuous_actions_only_trains_validates_plays_and_evaluates(tmp_path, capsys) -> None:
+    from worldsim.actions import ActionSpace
+    from worldsim.data.writer import EpisodeWriter
+
+    space, rng = ActionSpace(continuous=("steer", "throttle")), np.random.default_rng(1)
+    for _ in range(2):
+        writer = EpisodeWriter(tmp_path / "data", space, fps=10.0, source={})
+        for t in range(10):
+            steer = rng.uniform(-1, 1, 2).astype(np.float32) if t else np.zeros(2, np.float32)
+            writer.add(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), None, steer)
+        writer.close()
+    data, run = tmp_path / "data", tmp_path / "run"
+    argv = ["train", "--config", str(TINY), "--data", str(data), "--out", str(run), "--no-progress", *FAST,
+            "data.holdout_every=2", "logging.validate_every=1", "logging.validation_clips=1"]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert "0 discrete / 2 continuous actions" in capsys.readouterr().out
+    checkpoint = str(run / "latest.safetensors")
+    assert main(["play", "--checkpoint", checkpoint, "--device", "cpu", "--headless", "--frames", "3"]) == 0
+    assert main(["eval", "--data", str(data), checkpoint, "--device", "cpu", "--clips", "1", "--context", "2",
+                 "--rollout", "2", "--steps", "1"]) == 0, capsys.readouterr().err

@@ -158,16 +158,21 @@ class RandomPolicy(MazePolicy):
         self.world = world  # type: ignore[assignment]
         self.rngs = _make_rngs(seed, world.batch_size)
 
-    def act(self) -> tuple[Tensor, Tensor | None]:
+    def act(self) -> tuple[Tensor | None, Tensor | None]:
         world = self._require_world()
-        bound, count = world.action_space.continuous_bound, world.action_space.num_discrete
+        space, batch = world.action_space, world.batch_size
+        bound, count = space.continuous_bound, space.num_discrete
+        width = max(1, space.num_continuous)  # the maze without mouse look still draws its yaw: same stream
         if all(rng is self.rngs[0] for rng in self.rngs):  # one shared stream: batch-wide draws (the original order)
-            discrete = self.rngs[0].integers(0, count, world.batch_size)
-            yaw = self.rngs[0].uniform(-bound, bound, world.batch_size).astype(np.float32)
+            discrete = self.rngs[0].integers(0, count, batch) if count else None
+            continuous = self.rngs[0].uniform(-bound, bound, (batch, width)).astype(np.float32)
         else:
-            discrete = np.array([rng.integers(0, count) for rng in self.rngs], dtype=np.int64)
-            yaw = np.array([rng.uniform(-bound, bound) for rng in self.rngs], dtype=np.float32)
-        return self._to_tensors(discrete, yaw)
+            discrete = np.array([rng.integers(0, count) for rng in self.rngs], np.int64) if count else None
+            continuous = np.array([rng.uniform(-bound, bound, width) for rng in self.rngs], np.float32)
+        discrete = None if discrete is None else torch.from_numpy(discrete).to(world.device)
+        if not space.num_continuous:
+            return discrete, None
+        return discrete, torch.from_numpy(continuous).to(world.device)
 
 
 class WanderPolicy(MazePolicy):

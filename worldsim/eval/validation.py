@@ -47,13 +47,13 @@ def validate(
     model.eval()
     frames = to_model(data["frames"])  # (B, L, 3, H, W)
     discrete, continuous = data["discrete"], data["continuous"]
-    use_continuous = model.config.num_continuous_actions > 0
+    use_discrete, use_continuous = model.config.num_discrete_actions > 0, model.config.num_continuous_actions > 0
     batch = frames.shape[0]
     device = frames.device
     generator = torch.Generator(device).manual_seed(seed)
 
-    def act(f: int) -> tuple[Tensor, Tensor | None]:
-        return discrete[:, f], continuous[:, f] if use_continuous else None
+    def act(f: int) -> tuple[Tensor | None, Tensor | None]:
+        return discrete[:, f] if use_discrete else None, continuous[:, f] if use_continuous else None
 
     ones = torch.ones(batch, device=device)
     state = model.init_state(batch, device)

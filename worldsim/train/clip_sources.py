@@ -130,12 +130,14 @@ class DatasetClipSource:
                 next(self._iterator)
         batch = next(self._iterator)
         self.position += 1
-        # a dataset without continuous actions (e.g. Atari) has no "continuous" key: (B, T, 0) keeps one shape
+        # a dataset without continuous actions (e.g. Atari) has no "continuous" key: (B, T, 0) keeps one shape;
+        # one without discrete actions no "discrete" key: zeros, which a model without discrete actions ignores
         frames = torch.as_tensor(batch["frames"])
         continuous = batch.get("continuous", torch.zeros(*frames.shape[:2], 0))
+        discrete = batch.get("discrete", torch.zeros(*frames.shape[:2], dtype=torch.long))
         return {
             key: torch.as_tensor(value).to(self.device, non_blocking=True)
-            for key, value in (("frames", frames), ("discrete", batch["discrete"]), ("continuous", continuous))
+            for key, value in (("frames", frames), ("discrete", discrete), ("continuous", continuous))
         }
 
     def state_dict(self) -> dict[str, Any]:
