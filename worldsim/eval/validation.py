@@ -47,7 +47,8 @@ def validate(
     model.eval()
     frames = to_model(data["frames"])  # (B, L, 3, H, W)
     discrete, continuous = data["discrete"], data["continuous"]
-    use_discrete, use_continuous = model.config.num_discrete_actions > 0, model.config.num_continuous_actions > 0
+    use_discrete = model.config.num_discrete_actions > 0
+    use_continuous = model.config.num_continuous_actions > 0
     batch = frames.shape[0]
     device = frames.device
     generator = torch.Generator(device).manual_seed(seed)

@@ -130,8 +130,9 @@ class DatasetClipSource:
                 next(self._iterator)
         batch = next(self._iterator)
         self.position += 1
-        # a dataset without continuous actions (e.g. Atari) has no "continuous" key: (B, T, 0) keeps one shape;
-        # one without discrete actions no "discrete" key: zeros, which a model without discrete actions ignores
+        # a dataset without continuous actions (e.g. Atari) has no "continuous" key: (B, T, 0) keeps one
+        # shape; one without discrete actions no "discrete" key: zeros (the trainer passes None to a model
+        # without discrete actions)
         frames = torch.as_tensor(batch["frames"])
         continuous = batch.get("continuous", torch.zeros(*frames.shape[:2], 0))
         discrete = batch.get("discrete", torch.zeros(*frames.shape[:2], dtype=torch.long))
