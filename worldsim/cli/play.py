@@ -19,6 +19,7 @@ keys: W/S or Up/Down move, A/D strafe, Left/Right or Q/E turn, mouse turns (M re
 examples:
   worldsim play                                   # checkpoints/default.safetensors, else the built-in maze
   worldsim play --checkpoint run/ckpt.safetensors --steps 4 --side-by-side
+  worldsim play --checkpoint runs/breakout/latest.safetensors --context data/breakout/episode_000009
   worldsim play --world maze --seed 7             # the ground-truth maze
   worldsim play --headless --policy wander --frames 300 --out play.mp4
 """
