@@ -47,7 +47,7 @@ def validate(
     model.eval()
     frames = to_model(data["frames"])  # (B, L, 3, H, W)
     discrete, continuous = data["discrete"], data["continuous"]
-    use_discrete = model.config.num_discrete_actions > 0
+    use_discrete = action_space.num_discrete > 0  # the checkpoint's: a model without them takes None
     use_continuous = model.config.num_continuous_actions > 0
     batch = frames.shape[0]
     device = frames.device
