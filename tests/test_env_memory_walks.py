@@ -62,3 +62,18 @@ def test_rotation_repeats_views_one_turn_later(mouse: bool) -> None:
 def test_last_seen_gaps_counts_frames_since_the_pose_was_seen() -> None:
     poses = torch.tensor([[[1.0, 1.0, 0.0], [2.0, 1.0, 0.0], [1.0, 1.0, 0.0], [1.0, 1.0, 3.0], [2.0, 1.0, 6.3]]])
     assert last_seen_gaps(poses).tolist() == [[-1, -1, 2, -1, 3]]  # yaw 6.3 wraps onto 0.0
+
+
+def test_key_turns_keep_standing_still_still() -> None:
+    world = MazeWorld(SMALL, 3)
+    mouse = retrace_clips(world, held_out_seeds(3), 40, 20, policy_seed=4)
+    keys = retrace_clips(world, held_out_seeds(3), 40, 20, policy_seed=4, key_turns=True)
+
+    def turning_noops(clips) -> float:
+        noop = clips["discrete"] == ACTION["noop"]
+        return float((noop & (clips["continuous"][..., 0] != 0)).float().mean())
+
+    assert turning_noops(keys) < 0.5 * turning_noops(mouse)
+    frames = keys["frames"].float()
+    for j in range(1, 21):  # still an exact retrace
+        assert (frames[:, 40 + j] - frames[:, 40 - j]).abs().mean() < 0.5

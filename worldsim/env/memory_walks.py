@@ -34,12 +34,22 @@ AIM_TOLERANCE = 0.02  # radians: a smaller heading error walks straight on
 
 class InvertibleWanderPolicy(WanderPolicy):
     """Wander that only turns while standing still (no-op + yaw, or a discrete turn) and only moves straight,
-    so that every step has an exact inverse (INVERSE_ACTION, negated yaw)."""
+    so that every step has an exact inverse (INVERSE_ACTION, negated yaw).
+
+    key_turns: turns larger than one key step use the turn keys, the mouse only aims the rest. Training clips
+    use it: with the mouse alone, most no-op actions of a retrace clip would turn the view, and a model
+    trained on them drifts when a player stands still."""
+
+    def __init__(self, key_turns: bool = False) -> None:
+        super().__init__()
+        self.key_turns = key_turns
 
     def _steer(self, b: int, pose: np.ndarray, target: tuple[int, int]) -> tuple[int, float]:
         dx, dy = target[1] + 0.5 - pose[0], target[0] + 0.5 - pose[1]
         error = math.remainder(math.atan2(dy, dx) - pose[2], math.tau)
         space = self._require_world().action_space
+        if self.key_turns and abs(error) > self._require_world().config.turn_speed:
+            return ACTION["turn_right" if error > 0 else "turn_left"], 0.0
         if space.num_continuous:
             if abs(error) > AIM_TOLERANCE:
                 return ACTION["noop"], float(np.clip(error, -space.continuous_bound, space.continuous_bound))
@@ -57,12 +67,13 @@ def inverse_actions(discrete: Tensor, continuous: Tensor) -> tuple[Tensor, Tenso
     return _INVERSE_INDEX.to(discrete.device)[discrete].flip(1), -continuous.flip(1)
 
 
-def retrace_clips(world: MazeWorld, seeds: list[int], outbound: int, back: int, policy_seed: int | list[int]) -> Batch:
+def retrace_clips(world: MazeWorld, seeds: list[int], outbound: int, back: int, policy_seed: int | list[int],
+                  key_turns: bool = False) -> Batch:
     """Frames 0..outbound walk out (frame 0 from reset), frames outbound+1 .. outbound+back walk back;
-    also "pose" float (B, T, 3). Needs back <= outbound."""
+    also "pose" float (B, T, 3). Needs back <= outbound. key_turns: see InvertibleWanderPolicy."""
     if not 1 <= back <= outbound:
         raise ValueError(f"retrace: the way back ({back} frames) must be 1..{outbound} (the way out)")
-    policy = InvertibleWanderPolicy()
+    policy = InvertibleWanderPolicy(key_turns)
     first, _ = world.reset(seeds)
     policy.reset(world, policy_seed)
     out = drive(world, first, policy.act, outbound, track_pose=True)

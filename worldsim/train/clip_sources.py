@@ -74,7 +74,7 @@ class MazeClipSource:
         policy = self.policy_for_pool(index)
         if policy == "retrace":
             back = (self.clip_length - 1) // 2
-            clips = retrace_clips(self.world, seeds, self.clip_length - 1 - back, back, policy_seeds)
+            clips = retrace_clips(self.world, seeds, self.clip_length - 1 - back, back, policy_seeds, key_turns=True)
             clips.pop("pose")
         else:
             clips = rollout_maze_clips(self.world, seeds, self.clip_length, policy, policy_seeds,
