@@ -42,3 +42,49 @@ def test_headless_policy_play_writes_the_requested_frames(tmp_path):
     out = tmp_path / "x.mp4"
     assert main(["play", "--world", "maze", "--headless", "--frames", "20", "--out", str(out)]) == 0
     assert count_video_frames(out) == 20
+
+
+def test_videos_are_h264_enlarged_with_nearest_neighbour_pixels(tmp_path):
+    import cv2
+
+    from worldsim.data.video import VideoFileWriter
+
+    frame = np.zeros((8, 6, 3), dtype=np.uint8)
+    frame[:4] = (250, 20, 20)  # top half red, bottom half black: survives compression as two flat blocks
+    writer = VideoFileWriter(tmp_path / "v.mp4", fps=10, scale=4)
+    for _ in range(3):
+        writer.add(frame)
+    writer.close()
+    video = cv2.VideoCapture(str(tmp_path / "v.mp4"))
+    codec = int(video.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode()
+    ok, decoded = video.read()
+    video.release()
+    assert codec in ("avc1", "h264") and ok and decoded.shape == (32, 24, 3)
+    assert decoded[4, 12, 2] > 200 and decoded[28, 12].max() < 40  # BGR: red above, black below
+
+
+def test_odd_sized_frames_are_padded_for_h264(tmp_path):
+    from worldsim.data.video import VideoFileWriter
+
+    writer = VideoFileWriter(tmp_path / "odd.mp4", fps=10, scale=1)
+    for _ in range(2):
+        writer.add(np.full((105, 81, 3), 90, dtype=np.uint8))
+    assert writer.close() == tmp_path / "odd.mp4" and count_video_frames(tmp_path / "odd.mp4") == 2
+
+
+def test_frames_zero_is_an_error_before_anything_plays(tmp_path, capsys):
+    out = tmp_path / "x.mp4"
+    assert main(["play", "--world", "maze", "--headless", "--frames", "0", "--out", str(out)]) == 1
+    assert "--frames must be >= 1, got 0" in capsys.readouterr().err and not out.exists()
+
+
+def test_headless_without_out_says_the_frames_are_not_saved(capsys):
+    assert main(["play", "--world", "maze", "--headless", "--frames", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "without --out" in captured.err and "played 3 frames" in captured.out
+
+
+def test_headless_play_shows_progress(tmp_path, capsys):
+    assert main(["play", "--world", "maze", "--headless", "--frames", "4", "--out", str(tmp_path / "x.mp4")]) == 0
+    err = capsys.readouterr().err
+    assert "play: 100%" in err and "4/4" in err

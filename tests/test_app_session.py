@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pygame
 import pytest
@@ -165,3 +167,66 @@ def test_no_display_points_to_headless(monkeypatch, capsys):
         window.check_display_available()
     assert main(["play", "--world", "maze"]) == 1
     assert "--headless" in capsys.readouterr().err
+
+
+def test_side_by_side_recording_keeps_the_worlds_frames_and_shows_both_in_the_video(tmp_path):
+    import cv2
+
+    from worldsim.app.worlds import SideBySideWorld
+
+    world = SideBySideWorld(MazeWorld(SMALL), MazeWorld(MazeConfig(height=16, width=16, size=5)))
+    options = SessionOptions(fps=1000, scale=2, recording_dir=tmp_path / "rec", video_scale=3)
+    play = PlaySession(world, options)
+    try:
+        pygame.event.post(key(pygame.KEYDOWN, pygame.K_v))
+        for _ in range(3):
+            play.tick()
+        assert play.frame.shape == (16, 32, 3)  # on screen: truth and the other world side by side
+        play.stop_recording()
+    finally:
+        play.window.close()
+    episode = read_episode(play.saved_episodes[0])
+    assert episode.frames.shape[1:] == (16, 16, 3)  # the dataset holds the left world's frames
+    np.testing.assert_array_equal(episode.frames[-1], play.frame[:, :16])
+    video = cv2.VideoCapture(str(play.saved_videos[0]))
+    assert (video.get(cv2.CAP_PROP_FRAME_WIDTH), video.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (96, 48)
+    video.release()
+
+
+def test_the_window_shrinks_to_fit_the_display(monkeypatch, capsys):
+    from worldsim.app import window
+
+    assert window.fit_scale(210, 160, 8, (1920, 1080)) == 4  # Atari: 1,720 px tall at scale 8
+    assert window.fit_scale(64, 64, 8, (1920, 1080)) == 8
+    assert window.fit_scale(64, 64, 8, (200, 150)) == 1
+    assert window.fit_scale(64, 64, 8, None) == 8
+    monkeypatch.setattr(window, "desktop_size", lambda: (800, 600))
+    shown = window.Window(210, 160, 8)
+    try:
+        width, height = shown.surface.get_size()
+        assert shown.scale == 2 and width <= 800 and height <= 600
+        assert "window scale 8 -> 2" in capsys.readouterr().err
+    finally:
+        shown.close()
+
+
+def test_screenshots_and_recordings_default_to_the_output_folder():
+    from worldsim.cli import build_parser
+    from worldsim.paths import OUTPUT_DIR
+
+    args = build_parser().parse_args(["play"])
+    assert args.screenshots == OUTPUT_DIR / "screenshots" and args.recordings == OUTPUT_DIR / "recordings"
+    assert SessionOptions().screenshot_dir.parent == SessionOptions().recording_dir.parent == OUTPUT_DIR
+    gitignore = (Path(__file__).resolve().parents[1] / ".gitignore").read_text().splitlines()
+    assert f"/{OUTPUT_DIR}/" in gitignore
+
+
+def test_the_shipped_checkpoint_is_found_from_any_folder_and_named(tmp_path, monkeypatch):
+    from worldsim.app.worlds import resolve_checkpoint
+    from worldsim.paths import DEFAULT_CHECKPOINT
+
+    monkeypatch.chdir(tmp_path)  # run_sim.py started from another folder used to play the plain maze
+    checkpoint, note = resolve_checkpoint(None, None)
+    assert checkpoint == DEFAULT_CHECKPOINT and checkpoint.is_file()
+    assert note.startswith(f"playing {DEFAULT_CHECKPOINT}")
+    assert resolve_checkpoint(None, "maze") == (None, None)

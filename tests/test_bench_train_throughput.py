@@ -10,8 +10,8 @@ import pytest
 
 from worldsim.bench.train_throughput import main
 
-TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
-FAST = ["--config", str(TINY), "--steps", "1", "--warmup", "1"]
+SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
+FAST = ["--config", str(SMOKE), "--steps", "1", "--warmup", "1"]
 
 
 def test_one_process_reports_model_and_data_rates(tmp_path: Path) -> None:
@@ -31,6 +31,7 @@ def test_data_measurement_can_be_skipped(tmp_path: Path) -> None:
     assert result["data_frames_per_s"] is None and result["bottleneck"] is None
 
 
+@pytest.mark.slow  # starts two torchrun processes
 def test_two_gloo_processes_report_scaling(tmp_path: Path) -> None:
     out = tmp_path / "scaling.json"
     assert main([*FAST, "--gpus", "2", "--out", str(out), "data.batch_size=1", "device=cpu"]) == 0

@@ -81,7 +81,9 @@ def test_bad_arguments_and_missing_dataset_are_clear_errors(tmp_path, capsys) ->
     assert main(["data", "info", str(tmp_path / "missing")]) == 1
     assert "dataset directory not found" in capsys.readouterr().err
     assert main(["data", "check", str(tmp_path)]) == 1
-    assert "no episodes: readers take directories named episode_" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "no episodes: readers take directories named episode_" in captured.err
+    assert "episodes ok" not in captured.out  # not "-1/0 episodes ok, 1 broken"
 
 
 def test_record_the_real_maze(tmp_path, capsys) -> None:
@@ -122,13 +124,13 @@ def test_human_flag_hands_a_single_world_to_the_play_window(tmp_path, fake_env, 
     from worldsim.app import human_record
     calls = []
 
-    def fake_record_human(world, out_dir, fps, seed):
-        calls.append((world.batch_size, out_dir, fps, seed))
+    def fake_record_human(world, out_dir, fps, seed, env_id):
+        calls.append((world.batch_size, out_dir, fps, seed, env_id))
         return []
 
     monkeypatch.setattr(human_record, "record_human", fake_record_human)
     assert main(["record", "--human", "--out", str(tmp_path), "--fps", "20", "--seed", "3"]) == 0
-    assert calls == [(1, tmp_path, 20, 3)] and "saved 0 episodes" in capsys.readouterr().out
+    assert calls == [(1, tmp_path, 20, 3, "maze")] and "saved 0 episodes" in capsys.readouterr().out
     assert main(["record", "--human", "--batch", "4", "--out", str(tmp_path)]) == 1
     assert "--human plays one world" in capsys.readouterr().err
 

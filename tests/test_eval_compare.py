@@ -87,3 +87,23 @@ def test_eval_errors_name_the_culprit(tmp_path: Path, capsys: pytest.CaptureFixt
     for checkpoints, options, message in cases:
         assert main(["eval", *checkpoints, *SHORT, *options]) == 1
         assert re.search(message, capsys.readouterr().err), options
+
+
+def test_mismatched_checkpoints_fail_before_any_is_scored(tmp_path: Path, capsys, monkeypatch) -> None:
+    from worldsim.eval import validation
+
+    scored = []
+    monkeypatch.setattr(validation, "validate", lambda *args, **kwargs: scored.append(1))
+    small = str(tiny_checkpoint(tmp_path / "small.safetensors", 1))
+    large = str(tiny_checkpoint(tmp_path / "large.safetensors", 2, frame_size=32))
+    assert main(["eval", small, small, large, *SHORT]) == 1
+    captured = capsys.readouterr()
+    assert "large.safetensors was trained on a different maze" in captured.err
+    assert scored == [] and "one-step" not in captured.out
+
+
+def test_eval_shows_progress_over_every_generated_frame(tmp_path: Path, capsys) -> None:
+    checkpoint = str(tiny_checkpoint(tmp_path / "a.safetensors", 1))
+    assert main(["eval", checkpoint, checkpoint, *SHORT]) == 0
+    err = capsys.readouterr().err
+    assert "eval: 100%" in err and "18/18" in err  # 2 checkpoints x 3 passes x 3 rollout frames

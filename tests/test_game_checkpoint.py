@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from test_train_dataset_fit import FAST, TINY, write_dataset
+from test_train_dataset_fit import FAST, SMOKE, write_dataset
 
 from worldsim.cli import main
 from worldsim.data.episode import read_episode
@@ -21,7 +21,7 @@ def game_run(tmp_path_factory):
     """(dataset with 3 actions at 16x16, 4 episodes, the odd ones held out; checkpoint of 1 training step)."""
     root = tmp_path_factory.mktemp("own_game")
     data = write_dataset(root / "data", episodes=4, length=10)
-    argv = ["train", "--config", str(TINY), "--data", str(data), "--out", str(root / "run"), "--no-progress",
+    argv = ["train", "--config", str(SMOKE), "--data", str(data), "--out", str(root / "run"), "--no-progress",
             *FAST, "data.holdout_every=2"]
     assert main(argv) == 0
     return data, root / "run" / "latest.safetensors"
@@ -95,7 +95,7 @@ def test_eval_on_the_held_out_episodes_of_its_dataset(game_run, tmp_path, capsys
 
 def test_eval_refuses_a_dataset_the_checkpoint_trained_on_entirely(tmp_path, capsys) -> None:
     data = write_dataset(tmp_path / "data", episodes=2, length=10)
-    argv = ["train", "--config", str(TINY), "--data", str(data), "--out", str(tmp_path / "run"), "--no-progress",
+    argv = ["train", "--config", str(SMOKE), "--data", str(data), "--out", str(tmp_path / "run"), "--no-progress",
             *FAST, "data.holdout_every=0"]
     assert main(argv) == 0
     assert main(["eval", "--data", str(data), str(tmp_path / "run" / "latest.safetensors"), "--device", "cpu"]) == 1
@@ -114,7 +114,7 @@ def test_a_game_with_continuous_actions_only_trains_validates_plays_and_evaluate
             writer.add(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), None, steer)
         writer.close()
     data, run = tmp_path / "data", tmp_path / "run"
-    argv = ["train", "--config", str(TINY), "--data", str(data), "--out", str(run), "--no-progress", *FAST,
+    argv = ["train", "--config", str(SMOKE), "--data", str(data), "--out", str(run), "--no-progress", *FAST,
             "data.holdout_every=2", "logging.validate_every=1", "logging.validation_clips=1"]
     assert main(argv) == 0, capsys.readouterr().err
     assert "0 discrete / 2 continuous actions" in capsys.readouterr().out

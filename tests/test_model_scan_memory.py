@@ -13,7 +13,7 @@ from worldsim.model import WorldModel, tiny_model_config
 from worldsim.train.config import TrainConfig
 from worldsim.train.setup import build_run
 
-TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
+SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
 
 
 def test_memory_init_spreads_horizons_in_frames() -> None:
@@ -31,13 +31,13 @@ def test_init_fresh_keeps_the_new_scan_init_and_loads_the_rest(tmp_path: Path) -
     from worldsim.actions import maze_action_space
     from worldsim.checkpoint import PlayBlock, save_checkpoint
 
-    base = load_config(TrainConfig, TINY, [])
+    base = load_config(TrainConfig, SMOKE, [])
     old = WorldModel(base.model)
     play = PlayBlock(maze_action_space(), (base.model.image_height, base.model.image_width))
     save_checkpoint(tmp_path / "old.safetensors", old, play, {"step": 1})
     overrides = [f"init_from={tmp_path / 'old.safetensors'}", "model.ssm_memory_frames=500",
                  'init_fresh=["layers.*.ssm.dt_bias", "layers.*.ssm.A_log"]']
-    config = load_config(TrainConfig, TINY, overrides)
+    config = load_config(TrainConfig, SMOKE, overrides)
     run = build_run(config, tmp_path / "run", resume=False, device=torch.device("cpu"))
     new_state, old_state = run.model.state_dict(), old.state_dict()
     for name in old_state:
@@ -45,7 +45,7 @@ def test_init_fresh_keeps_the_new_scan_init_and_loads_the_rest(tmp_path: Path) -
         assert torch.equal(new_state[name], old_state[name]) != fresh, name
     assert float(run.model.layers[0].ssm.horizons().max()) == pytest.approx(500.0, rel=1e-3)
     with pytest.raises(ValueError, match="init_fresh: pattern 'nope' matches no parameter"):
-        build_run(load_config(TrainConfig, TINY, [*overrides[:2], "init_fresh=[nope]"]), tmp_path / "r2", False,
+        build_run(load_config(TrainConfig, SMOKE, [*overrides[:2], "init_fresh=[nope]"]), tmp_path / "r2", False,
                   torch.device("cpu"))
 
 

@@ -124,9 +124,12 @@ def test_state_size_is_constant(temporal):
     empty = state_nbytes(state)
     run_steps(model, state, 10)
     after_10 = state_nbytes(state)
-    run_steps(model, state, 290)
+    # 40 more frames: many times the attention window (2), the conv width (4), the scan chunk (8) and the
+    # pack segment (4), so every ring buffer has wrapped and every pack been rewritten; the state is
+    # fixed-shape buffers, so more frames would prove no more
+    run_steps(model, state, 40)
     assert empty == after_10 == state_nbytes(state)
-    assert int(state.frame_index) == 300
+    assert int(state.frame_index) == 50
 
 
 @torch.no_grad()

@@ -38,4 +38,4 @@ def test_the_cpu_walk_through_runs_as_printed(tmp_path, monkeypatch, capsys) -> 
     assert "model set to match: model.num_discrete_actions=4 model.num_continuous_actions=0" in out
     assert "step 4 validation: psnr_one_step" in out and Path("runs/breakout-tiny/samples/step_00000004.png").is_file()
     assert "unseen in training (episode_000003)" in out
-    assert "played 8 frames" in out and Path("breakout-tiny.mp4").stat().st_size > 0
+    assert "played 8 frames" in out and Path("out/breakout-tiny.mp4").stat().st_size > 0

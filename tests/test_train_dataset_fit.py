@@ -12,7 +12,7 @@ from worldsim.actions import ActionSpace
 from worldsim.cli import main
 from worldsim.data.writer import EpisodeWriter
 
-TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
+SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
 THREE_ACTIONS = ActionSpace(discrete=("noop", "left", "right"))
 FAST = ["schedule.max_steps=1", "logging.validate_every=1000", "logging.checkpoint_every=1000", "data.num_workers=0"]
 
@@ -27,7 +27,7 @@ def write_dataset(directory: Path, size: int = 16, episodes: int = 2, length: in
     return directory
 
 
-def train_args(tmp_path: Path, data: Path, *overrides: str, config: Path | None = TINY) -> list[str]:
+def train_args(tmp_path: Path, data: Path, *overrides: str, config: Path | None = SMOKE) -> list[str]:
     args = ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--no-progress"]
     return args + (["--config", str(config)] if config else []) + [*FAST, *overrides]
 
@@ -79,9 +79,9 @@ def test_sizes_the_model_cannot_patch_get_the_multiples_and_a_size_to_record(tmp
 
 def test_episodes_shorter_than_a_clip_and_a_forgotten_source(tmp_path, capsys) -> None:
     data = write_dataset(tmp_path / "data", length=5)
-    assert main(train_args(tmp_path, data)) == 1  # tiny clips are 8 frames
+    assert main(train_args(tmp_path, data)) == 1  # the smoke config's clips are 8 frames
     assert "longest episode has 5: set data.clip_length=5" in capsys.readouterr().err
-    argv = ["train", "--config", str(TINY), "--out", str(tmp_path / "run"), f"data.dataset_dir={data}"]
+    argv = ["train", "--config", str(SMOKE), "--out", str(tmp_path / "run"), f"data.dataset_dir={data}"]
     assert main(argv) == 1
     assert "add data.source=dataset" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
@@ -93,7 +93,7 @@ def test_the_api_checks_without_fitting(tmp_path) -> None:
     from worldsim.train.trainer import train
 
     data = write_dataset(tmp_path / "data")
-    config = load_config(TrainConfig, TINY, ["data.source=dataset", f"data.dataset_dir={data}", *FAST])
+    config = load_config(TrainConfig, SMOKE, ["data.source=dataset", f"data.dataset_dir={data}", *FAST])
     with pytest.raises(ValueError, match="Override with model.num_discrete_actions=3 model.num_continuous_actions=0"):
         train(config, tmp_path / "run", show_progress=False)
     assert not (tmp_path / "run").exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from test_train_dataset_fit import FAST, TINY, write_dataset
+from test_train_dataset_fit import FAST, SMOKE, write_dataset
 
 from worldsim.cli import main
 from worldsim.train.metrics_log import read_metrics
@@ -13,7 +13,7 @@ from worldsim.train.metrics_log import read_metrics
 
 def test_held_out_episodes_are_validated_with_metrics_and_a_strip(tmp_path, capsys) -> None:
     data = write_dataset(tmp_path / "data", episodes=4, length=10)
-    argv = ["train", "--config", str(TINY), "--data", str(data), "--out", str(tmp_path / "run"), "--no-progress",
+    argv = ["train", "--config", str(SMOKE), "--data", str(data), "--out", str(tmp_path / "run"), "--no-progress",
             *FAST, "logging.validate_every=1", "data.holdout_every=2", "logging.validation_clips=1",
             "logging.validation_context=3", "logging.validation_rollout=2"]
     assert main(argv) == 0, capsys.readouterr().err
@@ -27,7 +27,7 @@ def test_held_out_episodes_are_validated_with_metrics_and_a_strip(tmp_path, caps
 
 def test_nothing_held_out_is_said_up_front_and_training_goes_on(tmp_path, capsys) -> None:
     data = write_dataset(tmp_path / "data", episodes=2, length=10)
-    argv = ["train", "--config", str(TINY), "--data", str(data), "--out", str(tmp_path / "run"), "--no-progress",
+    argv = ["train", "--config", str(SMOKE), "--data", str(data), "--out", str(tmp_path / "run"), "--no-progress",
             *FAST, "logging.validate_every=1"]
     assert main(argv) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
@@ -48,6 +48,6 @@ def test_the_training_source_never_yields_held_out_episodes(tmp_path) -> None:
     write_numbered_episodes(tmp_path / "data", [10, 10, 10, 10])  # episode n's frames are all n
     overrides = ["data.source=dataset", f"data.dataset_dir={tmp_path / 'data'}", "data.num_workers=0",
                  "data.holdout_every=2"]
-    source = DatasetClipSource(load_config(TrainConfig, TINY, overrides).data, torch.device("cpu"), seed=0)
+    source = DatasetClipSource(load_config(TrainConfig, SMOKE, overrides).data, torch.device("cpu"), seed=0)
     seen = {int(value) for _ in range(12) for value in source.next_batch()["frames"][:, 0, 0, 0, 0]}
     assert seen == {0, 2}  # episodes 1 and 3 are held out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from worldsim.diffusion.noise_levels import NoiseLevelConfig, SampleGenerators
@@ -14,11 +15,12 @@ from worldsim.train.clip_sources import MazeClipSource
 from worldsim.train.config import DataConfig
 from worldsim.cli import main
 
-TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
+SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
 
 
+@pytest.mark.slow  # two torchrun processes plus a one-process reference run
 def test_two_gloo_processes_match_one_process_step_by_step(tmp_path: Path) -> None:
-    code = main(["bench", "ddp-check", "--config", str(TINY), "--gpus", "2", "--steps", "3", "--out", str(tmp_path),
+    code = main(["bench", "ddp-check", "--config", str(SMOKE), "--gpus", "2", "--steps", "3", "--out", str(tmp_path),
                  "--tolerance", "1e-4", "device=cpu", "data.batch_size=2", "logging.validation_clips=0"])
     result = json.loads((tmp_path / "ddp_check.json").read_text())
     assert code == 0, result

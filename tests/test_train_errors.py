@@ -16,7 +16,7 @@ from worldsim.train import trainer as trainer_module
 from worldsim.train.config import TrainConfig
 from worldsim.train.trainer import TrainingAborted, train
 
-TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
+SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
 
 
 class _RandomPolicy:
@@ -42,11 +42,11 @@ def maze_policies(monkeypatch):
 
 
 def tiny(*overrides: str) -> TrainConfig:
-    return load_config(TrainConfig, TINY, ["logging.validate_every=1000", *overrides])
+    return load_config(TrainConfig, SMOKE, ["logging.validate_every=1000", *overrides])
 
 
 def test_unknown_config_key_is_named(tmp_path, capsys):
-    assert main(["train", "--config", str(TINY), "--out", str(tmp_path / "r"), "model.bogus=1"]) == 1
+    assert main(["train", "--config", str(SMOKE), "--out", str(tmp_path / "r"), "model.bogus=1"]) == 1
     assert "model.bogus" in capsys.readouterr().err
     assert not (tmp_path / "r").exists(), "nothing written before the config is known to be good"
 
@@ -54,7 +54,7 @@ def test_unknown_config_key_is_named(tmp_path, capsys):
 def test_unwritable_out_dir_fails_before_training(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    assert main(["train", "--config", str(TINY), "--out", str(blocker / "run"), "--no-progress"]) == 1
+    assert main(["train", "--config", str(SMOKE), "--out", str(blocker / "run"), "--no-progress"]) == 1
     assert "cannot write" in capsys.readouterr().err
 
 
@@ -175,8 +175,8 @@ def test_a_clip_longer_than_every_episode_is_refused_up_front(tmp_path):
 ])
 def test_bad_command_lines_are_named(tmp_path, capsys, argv, message):
     with pytest.raises(SystemExit) if "--max-minutes" in argv else _no_exception():
-        code = main(["train", "--config", str(TINY), "--out", str(tmp_path / "r"), *argv])
+        code = main(["train", "--config", str(SMOKE), "--out", str(tmp_path / "r"), *argv])
         assert code == 1
     err = capsys.readouterr().err
-    assert re.search(message, err) and "tiny.yaml" not in err, err
+    assert re.search(message, err) and SMOKE.name not in err, err
     assert not (tmp_path / "r").exists()

@@ -11,11 +11,11 @@ from worldsim.train.config import TrainConfig, validate_train_config
 from worldsim.train.prefetch import PrefetchingSource
 
 CPU = torch.device("cpu")
-TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
+SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
 
 
 def maze_source(seed: int = 3) -> MazeClipSource:
-    config = load_config(TrainConfig, TINY, ["data.batch_size=2", "data.clip_length=4"])
+    config = load_config(TrainConfig, SMOKE, ["data.batch_size=2", "data.clip_length=4"])
     return MazeClipSource(config.data, CPU, seed)
 
 
@@ -67,6 +67,6 @@ def test_a_failing_source_raises_in_the_training_thread_naming_the_cause():
 
 
 def test_negative_prefetch_is_rejected():
-    config = load_config(TrainConfig, TINY, ["data.prefetch_batches=-1"])
+    config = load_config(TrainConfig, SMOKE, ["data.prefetch_batches=-1"])
     with pytest.raises(ValueError, match="prefetch_batches"):
         validate_train_config(config)

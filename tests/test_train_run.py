@@ -1,4 +1,4 @@
-"""End-to-end training on the CPU with configs/tiny.yaml: maze and recorded data, Direct Forcing, resume."""
+"""End-to-end training on the CPU at the test size (tests/smoke.yaml): maze and recorded data, Direct Forcing, resume."""
 
 from pathlib import Path
 
@@ -16,11 +16,11 @@ from worldsim.train.config import TrainConfig
 from worldsim.train.metrics_log import read_metrics
 from worldsim.train.trainer import train
 
-TINY = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
+SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
 
 
 def tiny(*overrides: str) -> TrainConfig:
-    return load_config(TrainConfig, TINY, ["logging.validate_every=1000", "logging.checkpoint_every=1000",
+    return load_config(TrainConfig, SMOKE, ["logging.validate_every=1000", "logging.checkpoint_every=1000",
                                            *overrides])
 
 
@@ -133,4 +133,35 @@ def test_tiny_run_on_a_dataset_with_discrete_actions_only(tmp_path):
     config = tiny("schedule.max_steps=2", "data.source=dataset", f"data.dataset_dir={tmp_path / 'data'}",
                   "data.num_workers=0", "model.num_discrete_actions=3", "model.num_continuous_actions=0")
     result = train(config, tmp_path / "run", show_progress=False)
+    assert result.step == 2 and all(np.isfinite(result.losses))
+
+
+def test_without_a_progress_bar_each_log_interval_prints_a_line_and_the_end_names_the_file_to_play(tmp_path, capsys):
+    from worldsim.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "--config", str(SMOKE), "--out", str(run), "--no-progress", "schedule.max_steps=4",
+                 "logging.log_every=2", "logging.validate_every=1000"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    progress = [line for line in lines if line.startswith("step ") and " left" in line]
+    assert [line.split()[1] for line in progress] == ["1/4", "2/4", "4/4"]
+    assert "loss" in progress[0] and "elapsed" in progress[0]
+    assert f"worldsim play --checkpoint {run / 'latest.safetensors'}" in lines[-1]
+
+
+def test_the_first_cpu_config_is_wide_enough_to_learn_and_cheap(tmp_path):
+    from worldsim.model import count_parameters
+    from worldsim.train.config import validate_train_config
+
+    first_run = Path(__file__).resolve().parents[1] / "configs" / "tiny.yaml"
+    config = load_config(TrainConfig, first_run, [])
+    validate_train_config(config)
+    model = config.model
+    # narrower than the values of one patch, the old tiny.yaml drew colour noise after 2,186 steps
+    assert model.width > model.channels * model.patch_size**2
+    assert config.device == "cpu" and count_parameters(WorldModel(model)) < 1_000_000
+    assert config.logging.validate_at_start and config.schedule.max_steps // config.logging.validate_every >= 3
+    short = load_config(TrainConfig, first_run, ["schedule.max_steps=2", "logging.validate_at_start=false",
+                                                 "data.batch_size=2", "data.clip_length=4"])
+    result = train(short, tmp_path / "run", show_progress=False)
     assert result.step == 2 and all(np.isfinite(result.losses))

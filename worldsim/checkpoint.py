@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -21,6 +21,9 @@ from worldsim.config import ConfigError, from_dict, to_dict
 from worldsim.data.atomic import atomic_path
 from worldsim.env.maze_world import MazeConfig
 from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS, MAX_SAMPLING_STEPS
+
+if TYPE_CHECKING:
+    from worldsim.model.config import ModelConfig
 
 CHECKPOINT_FORMAT = "worldsim-checkpoint"
 CHECKPOINT_FORMAT_VERSION = 1  # the "play" header entry is optional: older checkpoints get one derived
@@ -184,10 +187,9 @@ def read_checkpoint_header(path: str | Path) -> dict[str, Any]:
     return decoded
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, PlayBlock, dict]:
-    """Rebuild the WorldModel from `path` -> (model in eval mode on `device`, play block, metadata)."""
+def read_checkpoint_configs(path: str | Path) -> tuple[ModelConfig, PlayBlock, dict]:
+    """(ModelConfig, play block, metadata) of `path`, checked, without reading the weights."""
     from worldsim.model.config import ModelConfig
-    from worldsim.model.world_model import WorldModel
 
     path = Path(path)
     header = read_checkpoint_header(path)
@@ -208,6 +210,15 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
         raise CheckpointError(f"{path}: embedded config is invalid: {error}") from error
     _check_play(path, play, frame_size)
     _check_shapes(path, config)  # before anything is allocated: a damaged config could ask for GBs
+    return config, play, header["metadata"]
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, PlayBlock, dict]:
+    """Rebuild the WorldModel from `path` -> (model in eval mode on `device`, play block, metadata)."""
+    from worldsim.model.world_model import WorldModel
+
+    path = Path(path)
+    config, play, metadata = read_checkpoint_configs(path)
     try:
         weights = load_file(str(path), device="cpu")
     except (SafetensorError, OSError) as error:
@@ -216,7 +227,7 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tup
                   "the run that wrote them diverged; use an earlier checkpoint")
     model = WorldModel(config)
     model.load_state_dict(weights)
-    return model.to(device).eval(), play, header["metadata"]
+    return model.to(device).eval(), play, metadata
 
 
 def _check_play(path: Path, play: PlayBlock, frame_size: tuple[int, int]) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
-from worldsim.data.video import VideoFileWriter
+from worldsim.data.video import DEFAULT_VIDEO_SCALE, VideoFileWriter
 from worldsim.env.maze_world import MazeConfig, MazeWorld
 from worldsim.world import Policy, World
 
@@ -129,12 +130,15 @@ def policy_driver(policy: Policy, world: World) -> Policy:
 
 
 def run_headless(
-    world: World, driver: Policy, frames: int, seed: int, out: Path | None, fps: int = 30
+    world: World, driver: Policy, frames: int, seed: int, out: Path | None, fps: int = 30,
+    video_scale: int = DEFAULT_VIDEO_SCALE, progress: bool = False,
 ) -> HeadlessResult:
-    """`frames` frames of batch element 0 (the reset frame, then frames-1 steps) into the MP4 `out`."""
+    """`frames` frames of batch element 0 (the reset frame, then frames-1 steps) into the MP4 `out`;
+    `progress` shows a bar with the rate and time left on stderr."""
     if frames < 1:
         raise ValueError(f"frames must be >= 1, got {frames}")
-    video = VideoFileWriter(out, fps) if out is not None else None
+    video = VideoFileWriter(out, fps, video_scale) if out is not None else None
+    bar = tqdm(total=frames, desc="play", unit="frame", disable=not progress, dynamic_ncols=True)
     try:
         observation, _ = world.reset(seed)
         driver.reset(world, seed)
@@ -145,9 +149,12 @@ def run_headless(
             frame = observation[0].cpu().numpy()
             if video is not None:
                 video.add(frame)
+            bar.update(1)
         seconds = time.perf_counter() - start
     except BaseException:
         if video is not None:
             video.discard()
         raise
+    finally:
+        bar.close()
     return HeadlessResult(frames, seconds, video.close() if video is not None else None)

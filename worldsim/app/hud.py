@@ -24,6 +24,15 @@ SESSION_KEYS: tuple[tuple[str, str], ...] = (
     ("H", "this help"),
     ("Esc", "quit"),
 )
+# `worldsim record --human`: every episode is recorded, so R and Esc say what happens to it.
+RECORDING_SESSION_KEYS: dict[str, str] = {"R": "save the episode, start the next", "Esc": "save the episode, quit"}
+
+
+def session_keys(recording_episodes: bool) -> list[tuple[str, str]]:
+    """The help overlay's session keys (human recording says what R and Esc do with the episode)."""
+    if not recording_episodes:
+        return list(SESSION_KEYS)
+    return [(key, RECORDING_SESSION_KEYS.get(key, action)) for key, action in SESSION_KEYS]
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""`worldsim record --human`: a person plays in a window; every Esc or R saves the episode and starts the next."""
+"""`worldsim record --human`: a person plays in a window; R saves the episode and starts the next, Esc saves
+it and quits."""
 
 from __future__ import annotations
 
@@ -8,16 +9,17 @@ from worldsim.app.session import PlaySession, SessionOptions
 from worldsim.world import World
 
 
-def record_human(world: World, out_dir: Path, fps: int, seed: int, scale: int = 8) -> list[Path]:
-    """Record episodes into the dataset `out_dir` until the window closes; returns the episode directories.
+def record_human(world: World, out_dir: Path, fps: int, seed: int, scale: int = 8, env_id: str = "maze") -> list[Path]:
+    """Record episodes of `env_id` into the dataset `out_dir` until the window closes; returns the episode
+    directories.
 
-    Closing the window (or Ctrl-C) saves the episode in progress. Each episode also gets
+    Esc, closing the window or Ctrl-C save the episode in progress. Each episode also gets
     `out_dir/videos/episode_<n>.mp4`.
     """
     options = SessionOptions(
         fps=fps, seed=seed, scale=scale, recording_dir=Path(out_dir), record_episodes=True,
-        title="worldsim - recording (Esc/R: save episode, close window: quit)",
-        source={"env": type(world).__name__},
+        title="worldsim - recording (R: save episode, start the next; Esc: save and quit)",
+        source={"env": env_id},
     )
     session = PlaySession(world, options)
     session.run()

@@ -13,9 +13,11 @@ import pygame
 import torch
 
 from worldsim.app.controls import Controls
-from worldsim.app.hud import SESSION_KEYS, Hud, HudStats, status_lines, world_hud_info
+from worldsim.app.hud import Hud, HudStats, session_keys, status_lines, world_hud_info
 from worldsim.app.recording import SessionRecording
 from worldsim.app.window import Window
+from worldsim.data.video import DEFAULT_VIDEO_SCALE
+from worldsim.paths import OUTPUT_DIR
 from worldsim.world import World
 
 SCREENSHOT_KEYS = (pygame.K_F12, pygame.K_k)
@@ -27,12 +29,13 @@ MIN_EPISODE_FRAMES = 2  # a recording with no step after its first frame is drop
 class SessionOptions:
     fps: int = 30
     seed: int = 0
-    scale: int = 8  # 64×64 frames -> a 512×512 window
-    screenshot_dir: Path = Path("screenshots")
-    recording_dir: Path = Path("recordings")  # a dataset directory (episode_<n>/ + videos/)
+    scale: int = 8  # 64×64 frames -> a 512×512 window (smaller when the display is smaller)
+    screenshot_dir: Path = OUTPUT_DIR / "screenshots"
+    recording_dir: Path = OUTPUT_DIR / "recordings"  # a dataset directory (episode_<n>/ + videos/)
+    video_scale: int = DEFAULT_VIDEO_SCALE  # recordings' MP4s: pixels per frame pixel (nearest neighbour)
     capture_mouse: bool = True
     title: str = "worldsim"
-    # human recording: record from the start; Esc and R end the episode and start the next one
+    # human recording: record from the start; R saves the episode and starts the next, Esc saves and quits
     record_episodes: bool = False
     source: dict[str, Any] = field(default_factory=dict)  # stored in each recorded episode's meta.json
 
@@ -104,12 +107,12 @@ class PlaySession:
         self.stats.frame += 1
         self.last_action = (discrete, continuous)
         if self.recording is not None:
-            self.recording.add(self.frame, discrete, continuous)
+            self.recording.add(self._episode_frame(), discrete, continuous, video_frame=self.frame)
 
     def draw(self) -> None:
         self.window.draw_frame(self.frame)
         if self.show_help:
-            rows = self.controls.key_table() + list(SESSION_KEYS)
+            rows = self.controls.key_table() + list(session_keys(self.options.record_episodes))
             self.hud.draw_help(self.window.surface, self.window.frame_rect, rows)
         self.hud.draw_bar(self.window.surface, self.window.hud_rect, self.status_lines(), self.recording is not None)
         self.window.present()
@@ -141,10 +144,7 @@ class PlaySession:
 
     def handle_key(self, key: int) -> None:
         if key == pygame.K_ESCAPE:
-            if self.options.record_episodes:
-                self.reset()
-            else:
-                self.running = False
+            self.running = False  # run() saves a recording in progress
         elif key == pygame.K_p:
             self.paused = not self.paused
         elif key == pygame.K_r:
@@ -185,9 +185,10 @@ class PlaySession:
         return path
 
     def start_recording(self) -> None:
-        source = {"recorder": "human", "seed": self.seed, **self.options.source}
+        source = {"recorder": "human", "policy": "human", "seed": self.seed, **self.options.source}
         self.recording = SessionRecording(
-            self.options.recording_dir, self.world.action_space, self.options.fps, source, self.frame
+            self.options.recording_dir, self.world.action_space, self.options.fps, source, self._episode_frame(),
+            video_frame=self.frame, video_scale=self.options.video_scale,
         )
 
     def stop_recording(self) -> None:
@@ -212,6 +213,12 @@ class PlaySession:
         discrete_t = None if discrete is None else torch.full((batch,), discrete, dtype=torch.long)
         continuous_t = None if continuous is None else torch.from_numpy(continuous).expand(batch, -1).contiguous()
         return discrete_t, continuous_t
+
+    def _episode_frame(self) -> np.ndarray:
+        """What a recording stores of the frame on screen: the world's own part when the world shows
+        more than itself (side by side: the ground truth, not the joined picture)."""
+        episode_frame = getattr(self.world, "episode_frame", None)
+        return episode_frame(self.frame) if callable(episode_frame) else self.frame
 
     @staticmethod
     def _first_frame(frames: torch.Tensor) -> np.ndarray:

@@ -12,6 +12,7 @@ import pygame
 from worldsim.data.atomic import atomic_path
 
 HUD_HEIGHT = 40  # pixels of the status bar under the frame (two lines of text)
+DESKTOP_MARGIN = 100  # pixels kept free for the title bar and a task bar when fitting the window
 WINDOWLESS_DRIVERS = ("dummy", "offscreen")
 
 
@@ -21,7 +22,7 @@ class NoDisplayError(OSError):
 
 NO_DISPLAY_HINT = (
     "no display to open the window on ({reason}). On a machine without a screen run headless instead, "
-    "e.g. `worldsim play --headless --policy wander --frames 300 --out play.mp4`, or start a virtual "
+    "e.g. `worldsim play --headless --policy wander --frames 300 --out out/play.mp4`, or start a virtual "
     "X server (`xvfb-run worldsim play`)."
 )
 
@@ -35,8 +36,24 @@ def check_display_available() -> None:
         raise NoDisplayError(NO_DISPLAY_HINT.format(reason="neither DISPLAY nor WAYLAND_DISPLAY is set"))
 
 
+def fit_scale(frame_height: int, frame_width: int, scale: int, desktop: tuple[int, int] | None) -> int:
+    """The largest scale <= `scale` at which frame + HUD fit on the `desktop` (width, height), at least 1."""
+    if desktop is None:
+        return scale
+    width, height = desktop
+    fits = min((width - DESKTOP_MARGIN) // frame_width, (height - DESKTOP_MARGIN - HUD_HEIGHT) // frame_height)
+    return max(1, min(scale, fits))
+
+
+def desktop_size() -> tuple[int, int] | None:
+    """(width, height) of the first display, None when SDL does not know it."""
+    sizes = pygame.display.get_desktop_sizes()
+    return tuple(sizes[0]) if sizes and min(sizes[0]) > 0 else None
+
+
 class Window:
-    """A window of (frame_width·scale) × (frame_height·scale + HUD_HEIGHT) pixels."""
+    """A window of (frame_width·scale) × (frame_height·scale + HUD_HEIGHT) pixels; `scale` shrinks to fit
+    the display (a 210×160 Atari frame at scale 8 would be 1,720 pixels tall)."""
 
     def __init__(self, frame_height: int, frame_width: int, scale: int, title: str = "worldsim") -> None:
         if scale < 1:
@@ -44,6 +61,11 @@ class Window:
         check_display_available()
         pygame.display.init()
         pygame.font.init()
+        desktop = desktop_size()
+        fitted = fit_scale(frame_height, frame_width, scale, desktop)
+        if fitted < scale:
+            print(f"window scale {scale} -> {fitted} to fit the {desktop[0]}x{desktop[1]} display", file=sys.stderr)
+        self.scale = scale = fitted
         self.frame_size = (frame_width * scale, frame_height * scale)
         try:
             self.surface = pygame.display.set_mode((self.frame_size[0], self.frame_size[1] + HUD_HEIGHT))

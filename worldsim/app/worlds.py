@@ -8,24 +8,28 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
+from worldsim.paths import DEFAULT_CHECKPOINT, shown
 from worldsim.world import World
-
-DEFAULT_CHECKPOINT = Path("checkpoints/default.safetensors")
 
 
 def resolve_checkpoint(checkpoint: str | None, world_id: str | None) -> tuple[Path | None, str | None]:
-    """(checkpoint to play, note for the user). No choice: the shipped default checkpoint, else the maze."""
+    """(checkpoint to play, note for the user). No choice: the shipped default checkpoint (found beside the
+    package, whatever the current folder), else the maze; the note says which was chosen."""
     if checkpoint is not None:
         return Path(checkpoint), None
     if world_id is not None:
         return None, None
     if DEFAULT_CHECKPOINT.is_file():
-        return DEFAULT_CHECKPOINT, None
+        return DEFAULT_CHECKPOINT, (
+            f"playing {shown(DEFAULT_CHECKPOINT)} (the shipped model; --checkpoint PATH plays another, "
+            "--world maze the ground truth)"
+        )
     return None, (
-        f"note: no trained model at {DEFAULT_CHECKPOINT}; playing the built-in maze (ground truth). "
+        f"note: no trained model at {shown(DEFAULT_CHECKPOINT)}; playing the built-in maze (ground truth). "
         "Train one with `worldsim train` or pass --checkpoint PATH."
     )
 
@@ -67,8 +71,13 @@ class SideBySideWorld:
         info = getattr(self.right, "hud_info", None)
         return {"left": "truth", "right": "model", **(info() if callable(info) else {})}
 
-    @staticmethod
-    def _join(left: Tensor, right: Tensor) -> Tensor:
+    def episode_frame(self, joined: np.ndarray) -> np.ndarray:
+        """The left world's part of a joined frame (H, W_left + W_right, 3): what a recording keeps as the
+        episode, so the dataset holds the world's frames, not the picture of two."""
+        return joined[:, : self.left_width]
+
+    def _join(self, left: Tensor, right: Tensor) -> Tensor:
         if left.shape[1] != right.shape[1]:
             raise ValueError(f"side by side: frame heights differ ({left.shape[1]} vs {right.shape[1]})")
+        self.left_width = left.shape[2]
         return torch.cat([left.cpu(), right.cpu()], dim=2)

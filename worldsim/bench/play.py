@@ -2,12 +2,12 @@
 variants (ssm+local, local, full, pack+local), eager and CUDA graph, with random-init models of the same
 size.
 
-    python -m worldsim.bench.play --out bench_play            # GPU: 10,000 frames; CPU: 30
+    python -m worldsim.bench.play --out out/bench_play        # GPU: 10,000 frames; CPU: 30
     worldsim bench play --variants ssm+local --frames 200 --set width=128
 
-Writes OUT.json and OUT.png. ssm+local, local and pack+local keep a fixed state, so their ms/frame and
-memory at frame 10,000 should match frame 100 (within FLAT_TOLERANCE, 5%); full attention grows with
-every frame.
+Writes OUT.json and OUT.png (default out/bench_play.*). ssm+local, local and pack+local keep a fixed
+state, so their ms/frame and memory at frame 10,000 should match frame 100 (within FLAT_TOLERANCE, 5%);
+full attention grows with every frame.
 """
 
 from __future__ import annotations
@@ -20,15 +20,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from worldsim.actions import maze_action_space
 from worldsim.config import load_config, to_dict
+from worldsim.cpu_threads import apply_threads
 from worldsim.data.atomic import atomic_path, write_json_atomic
 from worldsim.device import resolve_device
 from worldsim.engine.engine import WorldModelEngine
 from worldsim.engine.priming import MazeContext
 from worldsim.env.maze_world import MazeConfig
 from worldsim.model import ModelConfig, WorldModel, count_parameters
+from worldsim.paths import OUTPUT_DIR
 from worldsim.sampling_steps import play_steps
 
 VARIANTS = ("ssm+local", "local", "full", "pack+local")
@@ -55,7 +58,8 @@ def memory_bytes(device: torch.device) -> dict[str, int]:
 
 
 @torch.no_grad()
-def bench_engine(config: ModelConfig, device: torch.device, frames: int, steps: int, graph: bool) -> dict:
+def bench_engine(config: ModelConfig, device: torch.device, frames: int, steps: int, graph: bool,
+                 label: str = "play", progress: bool = False) -> dict:
     """Per-frame wall time (including the copy of the frame to the host, as the app does) and memory."""
     torch.manual_seed(0)
     space = maze_action_space()
@@ -69,7 +73,7 @@ def bench_engine(config: ModelConfig, device: torch.device, frames: int, steps: 
     yaw = torch.rand(frames, 1) * 0.5 - 0.25
     times = np.zeros(frames)
     points, memory = sample_points(frames), []
-    for index in range(frames):
+    for index in tqdm(range(frames), desc=label, unit="frame", disable=not progress, dynamic_ncols=True):
         start = time.perf_counter()
         frame, _ = engine.step(actions[index : index + 1], yaw[index : index + 1])
         frame.cpu()
@@ -134,14 +138,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eager-max-frames", type=int, default=EAGER_MAX_FRAMES,
                         help=f"cap for eager runs on CUDA (default {EAGER_MAX_FRAMES})")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="ModelConfig overrides")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--out", type=Path, default=Path("bench_play"), help="writes OUT.json and OUT.png")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="torch CPU threads (default: measured, worldsim.cpu_threads)")
+    parser.add_argument("--out", type=Path, default=OUTPUT_DIR / "bench_play",
+                        help="writes OUT.json and OUT.png (default: %(default)s)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
     frames = args.frames or (GPU_FRAMES if device.type == "cuda" else CPU_FRAMES)
     steps = play_steps(device) if args.steps is None else args.steps
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
@@ -156,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
             count = min(frames, args.full_max_frames) if variant == "full" else frames
             if device.type == "cuda" and not graph:
                 count = min(count, args.eager_max_frames)
-            run_result = bench_engine(config, device, count, steps, graph)
+            label = f"{variant} {'graph' if graph else 'eager'}"
+            run_result = bench_engine(config, device, count, steps, graph, label, not args.no_progress)
             run_result.update(variant=variant, device=name, config=to_dict(config),
                               parameters=count_parameters(WorldModel(config)))
             run_result["summary"] = summarize(run_result, device)
@@ -174,10 +180,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m worldsim.bench.play", description=__doc__,
+    parser = argparse.ArgumentParser(prog="worldsim bench play", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_arguments(parser)
-    return run(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    apply_threads(args.threads)
+    return run(args)
 
 
 if __name__ == "__main__":

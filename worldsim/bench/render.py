@@ -1,7 +1,7 @@
 """Built-in maze rendering speed: one world on one CPU thread, and batches on the chosen device.
 
-    python -m worldsim.bench.render --device cpu --out render_cpu.json --batches 1 64 256
-    worldsim bench render --device cuda --out render_gpu.json
+    python -m worldsim.bench.render --device cpu --batches 1 64 256      # prints the results
+    worldsim bench render --device cuda --out out/render_gpu.json        # and writes them as JSON
 
 Each measurement steps the worlds (physics + raycast, the full `MazeWorld.step`) with a fixed action
 pattern after a warm-up, under torch.inference_mode; frames/s = worlds × steps / seconds.
@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
 from worldsim.config import finite_float
+from worldsim.cpu_threads import apply_threads
 from worldsim.data.atomic import write_json_atomic
 from worldsim.device import resolve_device
 from worldsim.env.maze_world import MazeConfig, MazeWorld
@@ -82,15 +84,25 @@ def machine_info(device: torch.device) -> dict[str, Any]:
 
 
 def run_benchmark(
-    device: torch.device, batches: list[int], size: int, warmup_steps: int, min_seconds: float
+    device: torch.device, batches: list[int], size: int, warmup_steps: int, min_seconds: float,
+    progress: bool = False,
 ) -> dict[str, Any]:
     threads = torch.get_num_threads()
+    # one bar over the measurements, each at least min_seconds: the first is one world on one thread
+    bar = tqdm(total=1 + len(batches), desc="render", unit="run", disable=not progress, dynamic_ncols=True)
     torch.set_num_threads(1)  # the single-world target is per CPU core
     try:
+        bar.set_postfix_str("one world, one thread")
         single = measure_fps(1, torch.device("cpu"), size, warmup_steps, min_seconds)
+        bar.update(1)
     finally:
         torch.set_num_threads(threads)
-    batched = [measure_fps(batch, device, size, warmup_steps, min_seconds) for batch in batches]
+    batched = []
+    for batch in batches:
+        bar.set_postfix_str(f"batch {batch} on {device}")
+        batched.append(measure_fps(batch, device, size, warmup_steps, min_seconds))
+        bar.update(1)
+    bar.close()
     best = max((entry["frames_per_s"] for entry in batched), default=0.0)
     return {
         "benchmark": "render",
@@ -113,13 +125,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="worldsim bench render", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--device", default="cpu", help="device of the batched runs: cpu, cuda or auto")
-    parser.add_argument("--out", type=Path, required=True, metavar="FILE.json", help="where to write the results")
+    parser.add_argument("--out", type=Path, metavar="FILE.json", help="also write the results here as JSON")
     parser.add_argument(
         "--batches", type=int, nargs="+", default=list(DEFAULT_BATCHES), help="batch sizes (default: %(default)s)"
     )
     parser.add_argument("--size", type=int, default=64, help="frame height and width in pixels (default: 64)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps before each measurement")
     parser.add_argument("--seconds", type=finite_float, default=2.0, help="minimum timed seconds per measurement")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="torch CPU threads for the batched runs (default: measured, worldsim.cpu_threads)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     try:
         args.device = resolve_device(args.device)
@@ -134,13 +149,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    result = run_benchmark(args.device, args.batches, args.size, args.warmup, args.seconds)
-    write_json_atomic(args.out, result)
+    apply_threads(args.threads)
+    result = run_benchmark(args.device, args.batches, args.size, args.warmup, args.seconds,
+                           progress=not args.no_progress)
     single = result["single_world_one_cpu_thread"]["frames_per_s"]
     print(f"one world, one CPU thread: {single:,.0f} frames/s (target {TARGET_SINGLE_CPU_FPS:,})")
     for entry in result["batched"]:
         print(f"batch {entry['batch_size']:>6} on {args.device}: {entry['frames_per_s']:,.0f} frames/s")
-    print(f"wrote {args.out}")
+    if args.out is not None:
+        write_json_atomic(args.out, result)
+        print(f"wrote {args.out}")
     return 0
 
 

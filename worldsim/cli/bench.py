@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import importlib
+import importlib.util
+from pathlib import Path
 
-# name -> (module, help). Modules other than play take their own arguments (see `worldsim bench NAME -h`).
+# name -> (module, help). Each module parses its own arguments (see `worldsim bench NAME -h`), so listing
+# the benchmarks imports none of them (and not torch).
 FORWARDED: dict[str, tuple[str, str]] = {
+    "play": ("worldsim.bench.play",
+             "ms/frame and memory vs frames generated, per temporal variant, eager and CUDA graph"),
     "render": ("worldsim.bench.render", "built-in maze rendering speed (frames/s, batched and single)"),
     "loader": ("worldsim.bench.loader", "dataset clip-loader throughput"),
     "step": ("worldsim.bench.model_step", "one WorldModel.step: parameters, FLOPs, eager and CUDA-graph latency"),
@@ -17,14 +23,6 @@ FORWARDED: dict[str, tuple[str, str]] = {
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="measure speed and memory (JSON + PNG)", description=__doc__)
     benches = parser.add_subparsers(dest="bench", metavar="BENCHMARK", required=True)
-    from worldsim.bench import play
-
-    play_parser = benches.add_parser(
-        "play", help="ms/frame and memory vs frames generated, per temporal variant, eager and CUDA graph",
-        description=play.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    play.add_arguments(play_parser)
-    play_parser.set_defaults(func=play.run)
     _register_ddp_check(benches)
     for name, (module, help_text) in FORWARDED.items():
         # prefix_chars="+": every "-x" after the name is left for the forwarded module to parse
@@ -39,13 +37,11 @@ def run_forwarded(args: argparse.Namespace) -> int:
 
 
 def _register_ddp_check(benches: argparse._SubParsersAction) -> None:
-    from pathlib import Path
-
     from worldsim.config import finite_float
-    from worldsim.train import ddp_check
 
     parser = benches.add_parser("ddp-check", help="N-GPU torchrun losses vs one process with the same global batch",
-                                description=ddp_check.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                description=module_docstring("worldsim.train.ddp_check"),
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", type=Path, default=None, help="training YAML (default: built-in defaults)")
     parser.add_argument("--gpus", type=int, default=2, help="processes of the distributed run (default 2)")
     parser.add_argument("--steps", type=int, default=50, help="training steps of each run (default 50)")
@@ -54,4 +50,15 @@ def _register_ddp_check(benches: argparse._SubParsersAction) -> None:
     parser.add_argument("--require-fall", action="store_true", help="also fail unless both runs' losses fall")
     parser.add_argument("--out", type=Path, required=True, help="fresh folder for both runs and ddp_check.json")
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="training config overrides")
-    parser.set_defaults(func=ddp_check.ddp_check)
+    parser.set_defaults(func=_run_ddp_check)
+
+
+def _run_ddp_check(args: argparse.Namespace) -> int:
+    from worldsim.train.ddp_check import ddp_check
+
+    return ddp_check(args)
+
+
+def module_docstring(module: str) -> str | None:
+    """A module's docstring read from its source: importing it would load torch just to print help."""
+    return ast.get_docstring(ast.parse(Path(importlib.util.find_spec(module).origin).read_text()))

@@ -6,9 +6,6 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
-from worldsim.data.check import check_dataset
-from worldsim.data.dataset import open_dataset, temp_dirs, write_index
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -49,12 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    from worldsim.data.dataset import open_dataset, temp_dirs
+
     info = open_dataset(args.dir, check_arrays=False)  # a summary of meta.json; `check` verifies the arrays
     space = info.action_space
     lengths = info.lengths
-    sources = Counter(
-        f"{meta.source.get('env', '?')} / {meta.source.get('policy', '?')}" for meta in info.metas
-    )
+    sources = Counter(source_label(meta.source) for meta in info.metas)
     fps = sorted({meta.fps for meta in info.metas})
     frames = (
         f"{info.total_frames} (episode length {min(lengths)}..{max(lengths)}, "
@@ -89,6 +86,8 @@ def run_info(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    from worldsim.data.check import check_dataset
+
     report = check_dataset(args.dir, progress=not args.no_progress)
     for name, reason in report.broken.items():
         print(f"BROKEN  {name}: {reason}")
@@ -104,10 +103,19 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_index(args: argparse.Namespace) -> int:
+    from worldsim.data.dataset import open_dataset, write_index
+
     info = open_dataset(args.dir)  # refuses a directory without episodes
     path = write_index(info.path)
     print(f"wrote {path} ({len(info.names)} episodes, {info.total_frames} frames)")
     return 0
+
+
+def source_label(source: dict) -> str:
+    """"env / policy" of an episode's meta.json source; human recordings name the recorder, and those
+    made while playing a model name what was played."""
+    env = source.get("env") or (f"played {source['played']}" if source.get("played") else "?")
+    return f"{env} / {source.get('policy') or source.get('recorder') or '?'}"
 
 
 def _disk_size(path: Path) -> int:

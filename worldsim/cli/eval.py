@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from worldsim.cli import add_threads_argument
 from worldsim.config import finite_float
 
 SUBCOMMANDS = ("compare", "memory")
@@ -48,6 +49,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=DEFAULT_SAMPLING_STEPS,
                         help=f"Euler steps per generated frame (default {DEFAULT_SAMPLING_STEPS})")
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    add_threads_argument(parser)
 
 
 def _register_compare(tests: argparse._SubParsersAction) -> None:
@@ -69,6 +71,7 @@ def _register_compare(tests: argparse._SubParsersAction) -> None:
                              "(the held-out ones of the dataset they trained on; all of another) instead of "
                              "held-out mazes")
     parser.add_argument("--out", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run_compare)
 
 
@@ -80,7 +83,8 @@ def _run_compare(args: argparse.Namespace) -> int:
     settings = CompareSettings(clips=args.clips, context=args.context, rollout=args.rollout, skip=args.skip,
                                steps=args.steps, commit_noise=tuple(args.commit_noise),
                                data=None if args.data is None else str(args.data))
-    results = compare_checkpoints(args.checkpoints, settings, resolve_device(args.device))
+    results = compare_checkpoints(args.checkpoints, settings, resolve_device(args.device),
+                                  progress=not args.no_progress)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(args.out, {"settings": vars(settings) | {"device": args.device}, "results": results})

@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from worldsim.cli import add_threads_argument
 from worldsim.config import finite_float
-from worldsim.world import World
+from worldsim.data.video import DEFAULT_VIDEO_SCALE
+from worldsim.paths import OUTPUT_DIR
+
+if TYPE_CHECKING:
+    from worldsim.world import World
 
 DEFAULT_HEADLESS_FRAMES = 300
 DEFAULT_FPS = 30
@@ -21,7 +27,10 @@ examples:
   worldsim play --checkpoint run/ckpt.safetensors --steps 4 --side-by-side
   worldsim play --checkpoint runs/breakout/latest.safetensors --context data/breakout/episode_000009
   worldsim play --world maze --seed 7             # the ground-truth maze
-  worldsim play --headless --policy wander --frames 300 --out play.mp4
+  worldsim play --headless --policy wander --frames 300 --out out/play.mp4
+
+Screenshots and recordings go under out/ in the current folder unless --screenshots / --recordings say
+otherwise. Videos are H.264, each frame pixel drawn as --video-scale x --video-scale pixels.
 """
 
 
@@ -60,9 +69,15 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--side-by-side", action="store_true",
                         help="ground-truth maze (left) next to the model (right), same actions")
     parser.add_argument("--no-cuda-graph", action="store_true", help="run the model eagerly on CUDA")
-    parser.add_argument("--screenshots", type=Path, default=Path("screenshots"), help="folder for F12/K PNGs")
-    parser.add_argument("--recordings", type=Path, default=Path("recordings"),
-                        help="dataset folder for V recordings (episode_<n>/ + videos/episode_<n>.mp4)")
+    parser.add_argument("--screenshots", type=Path, default=OUTPUT_DIR / "screenshots",
+                        help="folder for F12/K PNGs (default: %(default)s)")
+    parser.add_argument("--recordings", type=Path, default=OUTPUT_DIR / "recordings",
+                        help="dataset folder for V recordings (episode_<n>/ + videos/episode_<n>.mp4) "
+                             "(default: %(default)s)")
+    parser.add_argument("--video-scale", type=int, default=DEFAULT_VIDEO_SCALE, metavar="N",
+                        help="MP4s (headless --out, V recordings): each frame pixel as NxN pixels, "
+                             "nearest neighbour (default: %(default)s; 1 = frame size)")
+    add_threads_argument(parser)
     headless = parser.add_argument_group("headless (no window)")
     headless.add_argument("--headless", action="store_true", help="no window: a policy or action file plays")
     headless.add_argument("--policy", default=None,
@@ -71,7 +86,21 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
     headless.add_argument("--actions", type=Path, help="discrete actions to replay (.npy or .json list)")
     headless.add_argument("--frames", type=int,
                           help="frames to play headless (default: 300 with a policy, all of --actions)")
-    headless.add_argument("--out", type=Path, help="MP4 file of the headless frames")
+    headless.add_argument("--out", type=Path, help="MP4 file of the headless frames (e.g. out/play.mp4)")
+    headless.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def check_play_arguments(args: argparse.Namespace) -> None:
+    """Option errors before any world or checkpoint is loaded."""
+    if args.frames is not None and args.frames < 1:
+        raise ValueError(f"--frames must be >= 1, got {args.frames}")
+    if args.video_scale < 1:
+        raise ValueError(f"--video-scale must be >= 1, got {args.video_scale}")
+    if args.out is not None and args.out.suffix.lower() != ".mp4":
+        raise ValueError(f"--out {args.out}: the headless video must end in .mp4")
+    if args.headless and args.out is None:
+        print("note: --headless without --out: the frames are played and timed but not saved "
+              "(--out out/play.mp4 keeps them)", file=sys.stderr)
 
 
 def build_world(args: argparse.Namespace) -> World:
@@ -112,6 +141,7 @@ def build_world(args: argparse.Namespace) -> World:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_play_arguments(args)
     world = build_world(args)
     if args.fps is None:
         args.fps = round(getattr(world, "fps", None) or DEFAULT_FPS)
@@ -122,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
 
     options = SessionOptions(
         fps=args.fps, seed=args.seed, scale=args.scale, screenshot_dir=args.screenshots,
-        recording_dir=args.recordings, source={"played": args.checkpoint or args.world or "default"},
+        recording_dir=args.recordings, video_scale=args.video_scale, source=recording_source(args),
     )
     try:
         session = PlaySession(world, options)
@@ -133,10 +163,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def recording_source(args: argparse.Namespace) -> dict[str, str]:
+    """meta.json `source` of V recordings: the world whose frames the episode holds, and what was played."""
+    from worldsim.app.worlds import resolve_checkpoint
+
+    checkpoint, _ = resolve_checkpoint(args.checkpoint, args.world)
+    if checkpoint is None:
+        return {"env": args.world or "maze"}
+    if args.side_by_side:
+        return {"env": "maze", "played": str(checkpoint)}  # the episode keeps the ground-truth half
+    return {"env": f"model {checkpoint}", "played": str(checkpoint)}
+
+
 def run_headless_command(world: World, args: argparse.Namespace) -> int:
     from worldsim.app.headless import load_actions, run_headless
 
-    frames = args.frames or DEFAULT_HEADLESS_FRAMES
+    frames = DEFAULT_HEADLESS_FRAMES if args.frames is None else args.frames
     if args.actions is not None:
         driver = load_actions(args.actions)
         frames = min(args.frames or len(driver.actions), len(driver.actions))
@@ -145,7 +187,8 @@ def run_headless_command(world: World, args: argparse.Namespace) -> int:
         from worldsim.env.policies import make_policy
 
         driver = policy_driver(make_policy(args.policy or default_policy(world)), world)
-    result = run_headless(world, driver, frames, args.seed, args.out, args.fps)
+    result = run_headless(world, driver, frames, args.seed, args.out, args.fps, args.video_scale,
+                          progress=not args.no_progress)
     where = f" -> {result.video}" if result.video else ""
     print(f"played {result.frames} frames in {result.seconds:.2f} s ({result.frames_per_second:.1f} frames/s){where}")
     return 0

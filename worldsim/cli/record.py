@@ -9,10 +9,13 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from worldsim.cli import add_threads_argument
 from worldsim.config import finite_float
-from worldsim.world import World
+
+if TYPE_CHECKING:
+    from worldsim.world import World
 
 DEFAULT_MAZE_BATCH = 8
 DEFAULT_FPS = 15.0
@@ -25,7 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=(
             "Record episodes into the dataset DIR (created if missing; an existing dataset gets new "
             "episodes appended, never overwritten). Headless: a scripted policy drives --batch worlds in "
-            "lock-step. --human: you play in a window and each episode is saved when you press Esc or R. "
+            "lock-step. --human: you play in a window; R saves the episode and starts the next, Esc saves "
+            "it and quits. "
             "Format: docs/dataset-format.md."
         ),
         epilog=(
@@ -91,6 +95,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--human", action="store_true", help="play in a pygame window instead of a scripted policy"
     )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_threads_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -186,7 +191,8 @@ def _record_human(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> int:
     )
     if world.batch_size != 1:
         raise ValueError(f"--human plays one world; got --batch {world.batch_size}")
-    paths = record_human(world, args.out, fps=max(1, round(record_fps(args.fps, world))), seed=args.seed)
+    paths = record_human(world, args.out, fps=max(1, round(record_fps(args.fps, world))), seed=args.seed,
+                         env_id=args.env)
     print(f"saved {len(paths)} episodes into {args.out}")
     return 0
 

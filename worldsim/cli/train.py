@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from worldsim.cli import add_threads_argument
 from worldsim.config import finite_float
 
 EPILOG = """\
@@ -37,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from the run directory's latest checkpoint")
     parser.add_argument("--max-minutes", type=finite_float, default=None,
                         help="stop cleanly with a checkpoint after this many minutes")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs still written)")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar: one line per logging.log_every steps instead (for log files)")
+    add_threads_argument(parser)
     parser.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides, e.g. optim.lr=1e-4")
     parser.set_defaults(func=run, collect_positionals="overrides")
 
@@ -65,5 +68,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"worldsim train: aborted: {error}", file=sys.stderr)
         return 1
     if result.checkpoint is not None:  # rank 0 only under torchrun
-        print(f"{result.stop_reason} at step {result.step}; checkpoint: {result.checkpoint}")
+        from worldsim.train.run_checkpoints import PLAYABLE_FILE
+
+        print(f"{result.stop_reason} at step {result.step}: play it with "
+              f"`worldsim play --checkpoint {args.out / PLAYABLE_FILE}` (EMA weights; resumable state in "
+              f"{result.checkpoint})")
     return 0

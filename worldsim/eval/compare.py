@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from tqdm import tqdm
 
 from worldsim.actions import maze_action_space
 from worldsim.checkpoint import PlayBlock
@@ -22,46 +23,65 @@ from worldsim.env.rollout import Batch
 from worldsim.eval.settings import CompareSettings
 
 
-def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device: torch.device) -> list[dict[str, Any]]:
-    """One result row per (checkpoint, commit-noise level), printed as it is measured."""
+def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device: torch.device,
+                        progress: bool = True) -> list[dict[str, Any]]:
+    """One result row per (checkpoint, commit-noise level), printed as it is measured. Every checkpoint is
+    checked against the clips (from their headers) before the first is scored; `progress` shows a bar over
+    all generated frames with the time left."""
     from worldsim.checkpoint import load_checkpoint
-    from worldsim.eval.validation import validate, validation_clips
+    from worldsim.eval.validation import validate
+
+    s = settings
+    data = comparable_clips(paths, s, device)
+    results = []
+    bar = tqdm(total=len(paths) * len(s.commit_noise) * 3 * s.rollout, desc="eval", unit="frame",
+               disable=not progress, dynamic_ncols=True)
+    try:
+        for path in paths:
+            model, play, metadata = load_checkpoint(path, device)
+            for level in s.commit_noise:
+                metrics = validate(model, data, s.context, s.rollout, s.steps, commit_noise_level=level,
+                                   action_space=play.action_space, on_frame=lambda: bar.update(1))
+                results.append({"checkpoint": str(path), "step": metadata.get("step"),
+                                "commit_noise_level": level, **metrics})
+                tqdm.write(f"{path}  step {metadata.get('step')}  commit {level:.2f}  one-step "
+                           f"{metrics['psnr_one_step']:.2f}  rollout {metrics['psnr_rollout']:.2f}  last "
+                           f"{metrics['psnr_rollout_last']:.2f}  still {metrics['psnr_still']:.2f}  drift "
+                           f"{metrics['drift_psnr']:.2f} dB")
+            del model
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+    finally:
+        bar.close()
+    return results
+
+
+def comparable_clips(paths: Sequence[Path], settings: CompareSettings, device: torch.device) -> Batch:
+    """The clips every checkpoint is scored on; an error naming the checkpoint that does not fit them (read
+    from the checkpoints' headers alone, so nothing is scored before all are known to fit)."""
+    from worldsim.checkpoint import read_checkpoint_configs
+    from worldsim.eval.validation import validation_clips
 
     for path in paths:
         if not Path(path).is_file():
             raise FileNotFoundError(f"eval: no checkpoint at {path}")
     s = settings
-    data, reference = None, None
-    results = []
-    for path in paths:
-        model, play, metadata = load_checkpoint(path, device)
-        if s.data is not None:
-            if data is None:
-                data, reference = dataset_clips(s, play, path, device)
+    plays = [read_checkpoint_configs(path)[1] for path in paths]
+    if s.data is not None:
+        data, reference = dataset_clips(s, plays[0], paths[0], device)
+        for path, play in zip(paths, plays):
             check_dataset_checkpoint(play, path, *reference)
-        elif play.maze is None and play.action_space != maze_action_space(play.maze_config().continuous_yaw):
+        return data
+    for path, play in zip(paths, plays):
+        if play.maze is None and play.action_space != maze_action_space(play.maze_config().continuous_yaw):
             trained_on = f"the dataset {play.dataset}" if play.dataset else "another world"
             raise ValueError(f"eval: {path} was trained on {trained_on}, not the built-in maze: evaluate it "
                              f"on recorded episodes with --data {play.dataset or 'DIR'}")
-        elif data is None:
-            maze = play.maze_config()
-            clips = validation_clips(maze, s.clips, s.skip + s.context + s.rollout, device)
-            data, reference = {key: value[:, s.skip :] for key, value in clips.items()}, (path, maze)
-        elif play.maze_config() != reference[1]:
-            raise ValueError(f"eval: {path} was trained on a different maze or action space than {reference[0]} "
-                             f"({play.maze_config()} vs {reference[1]}); compare them separately")
-        for level in s.commit_noise:
-            metrics = validate(model, data, s.context, s.rollout, s.steps, commit_noise_level=level,
-                               action_space=play.action_space)
-            results.append({"checkpoint": str(path), "step": metadata.get("step"), "commit_noise_level": level,
-                            **metrics})
-            print(f"{path}  step {metadata.get('step')}  commit {level:.2f}  one-step {metrics['psnr_one_step']:.2f}"
-                  f"  rollout {metrics['psnr_rollout']:.2f}  last {metrics['psnr_rollout_last']:.2f}"
-                  f"  still {metrics['psnr_still']:.2f}  drift {metrics['drift_psnr']:.2f} dB", flush=True)
-        del model
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
-    return results
+        if play.maze_config() != plays[0].maze_config():
+            raise ValueError(f"eval: {path} was trained on a different maze or action space than {paths[0]} "
+                             f"({play.maze_config()} vs {plays[0].maze_config()}); compare them separately")
+    clips = validation_clips(plays[0].maze_config(), s.clips, s.skip + s.context + s.rollout, device)
+    return {key: value[:, s.skip :] for key, value in clips.items()}
 
 
 def unseen_episodes(play: PlayBlock, info: DatasetInfo) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from worldsim.data.atomic import atomic_path, write_json_atomic
@@ -74,12 +73,12 @@ def _video(videos: dict[str, tuple[torch.Tensor, ...]], path: Path, scale: int) 
     """One mp4: for each (checkpoint, walk), its frames as truth | whole history | window only."""
     from worldsim.data.video import VideoFileWriter
 
-    writer = VideoFileWriter(path, fps=10)
+    writer = VideoFileWriter(path, fps=10, scale=scale)
     try:
         for truth, full, window in videos.values():
             joined = torch.cat([to_uint8(truth), to_uint8(full), to_uint8(window)], dim=2).cpu().numpy()  # (G, H, 3W, 3)
             for frame in joined:
-                writer.add(np.ascontiguousarray(frame.repeat(scale, 0).repeat(scale, 1)))
+                writer.add(frame)
     except BaseException:
         writer.discard()
         raise

@@ -12,6 +12,7 @@ ground-truth frames fed into the model state, then `rollout` more frames:
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,11 +39,14 @@ def validation_clips(maze: MazeConfig, clips: int, length: int, device: torch.de
 def validate(
     model: nn.Module, data: Batch, context: int, rollout: int, steps: int, sample_path: Path | None = None,
     seed: int = 0, commit_noise_level: float = 1.0, *, action_space: ActionSpace,
+    on_frame: Callable[[], None] | None = None,
 ) -> dict[str, float]:
     """Metrics of `model` (eval mode) on `data` (frames uint8 (B, context+rollout, H, W, 3) + actions).
 
     `commit_noise_level` is the rollout's context level for its own frames, as in the engine (1.0 = clean).
+    `on_frame` is called after each of the 3 × rollout generated frames (progress bars).
     """
+    on_frame = on_frame or (lambda: None)
     was_training = model.training
     model.eval()
     frames = to_model(data["frames"])  # (B, L, 3, H, W)
@@ -66,15 +70,20 @@ def validate(
         prediction = generate_frame(model, copy.deepcopy(state), *act(f), steps, generator)
         one_step.append(psnr(prediction, frames[:, f]))
         model.step(frames[:, f], ones, *act(f), state, commit=True)
+        on_frame()
     generated = []
     for f in range(context, context + rollout):
         generated.append(generate_frame(model, rollout_state, *act(f), steps, generator, commit_noise_level))
+        on_frame()
     generated_frames = torch.stack(generated, 1)
     rollout_psnr = psnr(generated_frames, frames[:, context:])  # (B, rollout)
     noop_discrete, noop_continuous = action_space.noop_batch(batch, device=device)
     noop = noop_discrete, noop_continuous if use_continuous else None
-    still = [psnr(generate_frame(model, still_state, *noop, steps, generator, commit_noise_level),
-                  frames[:, context - 1]) for _ in range(rollout)]
+    still = []
+    for _ in range(rollout):
+        still.append(psnr(generate_frame(model, still_state, *noop, steps, generator, commit_noise_level),
+                          frames[:, context - 1]))
+        on_frame()
     if sample_path is not None:
         write_strip(sample_path, data["frames"][0, context:], to_uint8(generated_frames[0]))
     model.train(was_training)

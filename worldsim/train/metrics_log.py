@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
 
 
 class MetricsLog:
@@ -34,3 +35,10 @@ def read_metrics(run_dir: Path, kind: str = "train") -> list[dict]:
         return []
     records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [r for r in records if r.get("kind") == kind]
+
+
+def progress_line(step: int, max_steps: int, steps_done: int, seconds: float, **values: float) -> str:
+    """One log line for runs without a progress bar: step, values and the time left at this pace."""
+    shown = "  ".join(f"{name} {value:.4g}" for name, value in values.items())
+    eta = tqdm.format_interval(seconds / steps_done * (max_steps - step)) if steps_done > 0 else "?"
+    return f"step {step}/{max_steps}  {shown}  {tqdm.format_interval(seconds)} elapsed, {eta} left"

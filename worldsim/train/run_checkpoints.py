@@ -35,6 +35,7 @@ STEP_DIR = re.compile(r"^step_\d{8,}$")
 TEMP_DIR = re.compile(r"^\.tmp-step_\d{8,}-(\d+)(?:-[0-9a-f]+)?$")  # being written by process <pid>
 TEMP_FILE = re.compile(r"^\..+\.tmp-(\d+)$")  # data.atomic's temp file of process <pid>: .latest.tmp-<pid>
 TRAIN_STATE_KEYS = ("step", "optimizer", "ema", "data")
+PLAYABLE_FILE = "latest.safetensors"  # <run>/latest.safetensors: the newest EMA weights, one file to play
 
 
 def save_run_checkpoint(
@@ -44,7 +45,7 @@ def save_run_checkpoint(
     """Write checkpoint `step`, point `latest` at it, keep the newest `keep` folders (0: all)."""
     root = Path(run_dir) / CHECKPOINT_DIR
     root.mkdir(parents=True, exist_ok=True)
-    name = f"step_{step:08d}"
+    name = checkpoint_name(step)
     final = root / name
     # unique: a restarted process may get the pid of the killed one whose temp folder `latest` still names
     tmp = root / f".tmp-{name}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -62,7 +63,7 @@ def save_run_checkpoint(
         shutil.rmtree(final)
     os.replace(tmp, final)
     write_text_atomic(root / LATEST_FILE, name)
-    save_checkpoint(Path(run_dir) / "latest.safetensors", ema_model, play, {**info, "weights": "ema"})
+    save_checkpoint(Path(run_dir) / PLAYABLE_FILE, ema_model, play, {**info, "weights": "ema"})
     if keep > 0:  # the one just written always stays
         older = sorted(p for p in root.iterdir() if p.is_dir() and STEP_DIR.match(p.name) and p.name != name)
         for old in older[: max(0, len(older) - (keep - 1))]:
@@ -97,6 +98,11 @@ def _running(pid: int) -> bool:
     except (PermissionError, OverflowError):
         return True
     return True
+
+
+def checkpoint_name(step: int) -> str:
+    """The folder of step `step`'s checkpoint under checkpoints/, e.g. step_00020000."""
+    return f"step_{step:08d}"
 
 
 def latest_checkpoint(run_dir: Path) -> Path | None:

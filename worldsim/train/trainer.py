@@ -28,7 +28,7 @@ from worldsim.train.clip_sources import make_clip_source
 from worldsim.train.config import TrainConfig, play_block, validate_train_config
 from worldsim.train.distributed import ProcessInfo, all_reduce_sum, init_processes, shutdown
 from worldsim.train.held_out import held_out_clips
-from worldsim.train.metrics_log import MetricsLog
+from worldsim.train.metrics_log import MetricsLog, progress_line
 from worldsim.train.prefetch import ClipSource, PrefetchingSource
 from worldsim.train.run_checkpoints import save_run_checkpoint
 from worldsim.train.schedules import clips_for_step, learning_rate
@@ -109,6 +109,8 @@ class _Trainer:
             if self.info.is_main and self.config.logging.validate_at_start and self.step == 0:
                 self._validate()  # the curve's first point: the starting weights
             self.window_start, self.window_frames = time.perf_counter(), 0  # frames/s since the last log record
+            self.started, self.first_step = time.perf_counter(), self.step  # the time left, without a bar
+            self.print_log_lines = self.info.is_main and not show_progress
             while self.step < self.config.schedule.max_steps and not self._stopping(deadline, stop_at_step):
                 values = self._train_step()
                 result.losses.append(float("nan") if values["skipped"] else values["loss"])
@@ -197,6 +199,10 @@ class _Trainer:
             fps = self.window_frames / max(time.perf_counter() - self.window_start, 1e-9)
             self.log.write(step, {**values, "frames_per_s": fps})
             self.bar.set_postfix(loss=f"{values['loss']:.4f}", lr=f"{values['lr']:.2e}", fps=f"{fps:.0f}")
+            if self.print_log_lines:
+                print(progress_line(step, self.config.schedule.max_steps, step - self.first_step,
+                                    time.perf_counter() - self.started, loss=values["loss"], lr=values["lr"],
+                                    frames_per_s=fps), flush=True)
             self.window_start, self.window_frames = time.perf_counter(), 0
         if self.info.is_main and step % logging.validate_every == 0:
             self._validate()
