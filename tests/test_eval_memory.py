@@ -65,7 +65,7 @@ def test_memory_errors_name_the_value(tmp_path: Path, capsys: pytest.CaptureFixt
     out = ["--out", str(tmp_path / "m")]
     for checkpoints, options, message in [
         ([small], ["--back", "9"], r"back \(9\) must not exceed outbound \(6\)"),
-        ([small, large], [], "large.safetensors was trained on another maze"),
+        ([small, large], [], "large.safetensors was trained on a different maze"),
         ([str(tmp_path / "none.safetensors")], [], "no checkpoint at .*none.safetensors"),
     ]:
         assert main(["eval", "memory", *checkpoints, *SMALL, *options, *out]) == 1

@@ -72,16 +72,22 @@ def comparable_clips(paths: Sequence[Path], settings: CompareSettings, device: t
         for path, play in zip(paths, plays):
             check_dataset_checkpoint(play, path, *reference)
         return data
+    check_same_maze(paths, plays, "eval")
+    clips = validation_clips(plays[0].maze_config(), s.clips, s.skip + s.context + s.rollout, device)
+    return {key: value[:, s.skip :] for key, value in clips.items()}
+
+
+def check_same_maze(paths: Sequence[Path], plays: Sequence[PlayBlock], command: str) -> None:
+    """Every checkpoint was trained on the built-in maze, the first one's maze, frame size and actions."""
     for path, play in zip(paths, plays):
         if play.maze is None and play.action_space != maze_action_space(play.maze_config().continuous_yaw):
             trained_on = f"the dataset {play.dataset}" if play.dataset else "another world"
-            raise ValueError(f"eval: {path} was trained on {trained_on}, not the built-in maze: evaluate it "
-                             f"on recorded episodes with --data {play.dataset or 'DIR'}")
+            raise ValueError(f"{command}: {path} was trained on {trained_on}, not the built-in maze: evaluate "
+                             f"it on recorded episodes with --data {play.dataset or 'DIR'} (worldsim eval)")
         if play.maze_config() != plays[0].maze_config():
-            raise ValueError(f"eval: {path} was trained on a different maze or action space than {paths[0]} "
-                             f"({play.maze_config()} vs {plays[0].maze_config()}); compare them separately")
-    clips = validation_clips(plays[0].maze_config(), s.clips, s.skip + s.context + s.rollout, device)
-    return {key: value[:, s.skip :] for key, value in clips.items()}
+            raise ValueError(f"{command}: {path} was trained on a different maze or action space than "
+                             f"{paths[0]} ({play.maze_config()} vs {plays[0].maze_config()}); compare them "
+                             "separately")
 
 
 def unseen_episodes(play: PlayBlock, info: DatasetInfo) -> list[str]:

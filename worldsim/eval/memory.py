@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from worldsim.diffusion.sampler import generate_frame
-from worldsim.env.maze_world import MazeConfig, MazeWorld
+from worldsim.env.maze_world import MazeWorld
 from worldsim.env.memory_walks import last_seen_gaps, retrace_clips, rotation_clips, steps_per_turn
 from worldsim.env.policies import ACTION
 from worldsim.env.rollout import Batch, drive, held_out_seeds, rollout_maze_clips
@@ -135,33 +135,23 @@ def _extend_with(world: MazeWorld, seeds: list[int], context: Batch, action: str
     return {key: torch.cat([head[key], tail[key][:, 1:]], dim=1) for key in head}
 
 
-def check_same_world(name: str, maze: MazeConfig, reference: MazeConfig | None) -> None:
-    """Every checkpoint must have been trained on the first one's maze, frame size and actions."""
-    if reference is not None and maze != reference:
-        raise ValueError(f"eval memory: {name} was trained on another maze or frame size ({maze}) than the first "
-                         f"checkpoint ({reference}); benchmark them separately")
-
-
 def run_memory_benchmark(
     paths: Sequence[Path], settings: MemorySettings, device: torch.device, tests: Sequence[str] = TESTS
 ) -> dict[str, Any]:
     """Every test for every checkpoint on the same walks -> {"settings", "checkpoints": [...]}."""
-    from worldsim.checkpoint import load_checkpoint
+    from worldsim.checkpoint import load_checkpoint, read_checkpoint_configs
+    from worldsim.eval.compare import check_same_maze
     from worldsim.model.world_model import count_parameters
 
     unknown = set(tests) - set(TESTS)
     if unknown:
         raise ValueError(f"eval memory: unknown test(s) {sorted(unknown)}; choose from {list(TESTS)}")
-    loaded, reference = [], None
-    for path in paths:  # every checkpoint checked before any is scored
+    for path in paths:
         if not Path(path).is_file():
             raise FileNotFoundError(f"eval memory: no checkpoint at {path}")
-        model, play, metadata = load_checkpoint(path, device)
-        maze = play.maze_config()
-        check_same_world(str(path), maze, reference)
-        reference = reference or maze
-        loaded.append((path, metadata))
-        del model
+    plays = [read_checkpoint_configs(path)[1] for path in paths]  # every checkpoint checked before any is scored
+    check_same_maze(paths, plays, "eval memory")
+    reference = plays[0].maze_config()
     world = MazeWorld(reference, settings.mazes, device)
     seeds = held_out_seeds(settings.mazes, MEMORY_MAZE_OFFSET)
     walks = {}
@@ -172,8 +162,8 @@ def run_memory_benchmark(
         context = steps_per_turn(world) + settings.prime_extra
         walks["rotation"] = (rotation_clips(world, seeds, context + settings.generate), context, settings.generate)
     results = []
-    for path, metadata in loaded:
-        model, _, _ = load_checkpoint(path, device)
+    for path in paths:
+        model, _, metadata = load_checkpoint(path, device)
         model.eval()
         window = int(getattr(model.config, "attn_window", 1))
         row: dict[str, Any] = {"checkpoint": str(path), "step": metadata.get("step"),
