@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_eval_compare import tiny_checkpoint
 
 from worldsim.cli import main
 from worldsim.env.maze_world import MazeConfig, MazeWorld
 from worldsim.env.memory_walks import retrace_clips
 from worldsim.eval.memory import MemorySettings, primed_rollout
-
-from test_eval_compare import tiny_checkpoint
 
 SMALL = ["--mazes", "2", "--outbound", "6", "--back", "4", "--generate", "3", "--response-steps", "2",
          "--steps", "1", "--device", "cpu"]

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from worldsim.cli import main
 from worldsim.diffusion.noise_levels import NoiseLevelConfig, SampleGenerators
 from worldsim.diffusion.rectified_flow import make_flow_batch, masked_velocity_loss
 from worldsim.env.maze_world import MazeConfig
 from worldsim.train.clip_sources import MazeClipSource
 from worldsim.train.config import DataConfig
-from worldsim.cli import main
 
 SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
 

@@ -16,6 +16,7 @@ frame). drift_* is seed 2's |M(first 15 %) − M(last 15 %)| of the full rollout
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -92,7 +93,7 @@ def _by_gap(gaps: Tensor, psnr_full: Tensor, psnr_window: Tensor) -> list[dict[s
     """Mean PSNR per 'frames since this view was last seen' bin (gap -1: never seen)."""
     edges = [-1, 0, 8, 16, 32, 64, 128, 256, 512, 10**9]
     rows = []
-    for low, high in zip(edges[:-1], edges[1:]):
+    for low, high in itertools.pairwise(edges):
         mask = (gaps >= low) & (gaps < high) if low >= 0 else gaps < 0
         if bool(mask.any()):
             rows.append({"gap_from": low, "gap_to": high, "frames": int(mask.sum()),
