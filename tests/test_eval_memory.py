@@ -19,11 +19,13 @@ SMALL = ["--mazes", "2", "--outbound", "6", "--back", "4", "--generate", "3", "-
          "--steps", "1", "--device", "cpu"]
 
 
-def test_memory_benchmark_writes_every_metric(tmp_path: Path) -> None:
+def test_memory_benchmark_writes_every_metric(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     first = tiny_checkpoint(tmp_path / "a.safetensors", 1)
     second = tiny_checkpoint(tmp_path / "b.safetensors", 2, temporal="pack+local")  # both variants
     out = tmp_path / "report" / "memory"
     assert main(["eval", "memory", str(first), str(second), *SMALL, "--out", str(out)]) == 0
+    # progress over every generated frame: (4 + 3) frames x 2 primings + 3 pairs x 2 actions x 2 frames, twice
+    assert "52/52" in capsys.readouterr().err
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["settings"]["back"] == 4
     rows = report["checkpoints"]

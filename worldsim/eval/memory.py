@@ -17,12 +17,13 @@ frame). drift_* is seed 2's |M(first 15 %) − M(last 15 %)| of the full rollout
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from tqdm import tqdm
 
 from worldsim.diffusion.sampler import generate_frame
 from worldsim.env.maze_world import MazeWorld
@@ -40,7 +41,8 @@ RESPONSE_PAIRS = {"turn": ("turn_left", "turn_right"), "move": ("forward", "noop
 
 @torch.no_grad()
 def primed_rollout(
-    model: nn.Module, clips: Batch, context: int, prime_from: int, generate: int, steps: int, seed: int
+    model: nn.Module, clips: Batch, context: int, prime_from: int, generate: int, steps: int, seed: int,
+    on_frame: Callable[[], None] = lambda: None,
 ) -> Tensor:
     """Commit true frames prime_from..context-1, then generate frames context..context+generate-1 from the
     true actions -> float (B, generate, 3, H, W) in [-1, 1]. The noise depends only on `seed`."""
@@ -57,15 +59,17 @@ def primed_rollout(
     for f in range(context, context + generate):
         out.append(generate_frame(model, state, discrete[:, f], continuous[:, f] if use_continuous else None,
                                   steps, generator))
+        on_frame()
     return torch.stack(out, 1)
 
 
 def score_rollouts(model: nn.Module, clips: Batch, context: int, generate: int, settings: MemorySettings,
-                   window: int) -> dict[str, Any]:
+                   window: int, on_frame: Callable[[], None] = lambda: None) -> dict[str, Any]:
     """Full vs window priming of the same frames, with copy-last, SSIM, drift and the curve by gap."""
     truth = to_model(clips["frames"][:, context: context + generate])
-    full = primed_rollout(model, clips, context, 0, generate, settings.steps, settings.seed)
-    short = primed_rollout(model, clips, context, max(0, context - window), generate, settings.steps, settings.seed)
+    full = primed_rollout(model, clips, context, 0, generate, settings.steps, settings.seed, on_frame)
+    short = primed_rollout(model, clips, context, max(0, context - window), generate, settings.steps, settings.seed,
+                           on_frame)
     copy = to_model(clips["frames"][:, context - 1: context]).expand_as(truth)
     psnr_full, psnr_window, psnr_copy = psnr(full, truth), psnr(short, truth), psnr(copy, truth)  # (B, G)
     gaps = last_seen_gaps(clips["pose"])[:, context: context + generate]
@@ -102,7 +106,8 @@ def _by_gap(gaps: Tensor, psnr_full: Tensor, psnr_window: Tensor) -> list[dict[s
 
 
 @torch.no_grad()
-def action_response(model: nn.Module, world: MazeWorld, seeds: list[int], settings: MemorySettings) -> dict[str, Any]:
+def action_response(model: nn.Module, world: MazeWorld, seeds: list[int], settings: MemorySettings,
+                    on_frame: Callable[[], None] = lambda: None) -> dict[str, Any]:
     """Mean |A − B| (0..255) of the frames after `response_steps` steps of each action pair, model vs truth."""
     context = rollout_maze_clips(world, seeds, settings.response_context, "wander", settings.seed)
     results = {}
@@ -113,7 +118,7 @@ def action_response(model: nn.Module, world: MazeWorld, seeds: list[int], settin
         for which, action in zip("ab", pair):
             clips = _extend_with(world, seeds, context, action, settings.response_steps)
             model_frames = primed_rollout(model, clips, settings.response_context, 0, settings.response_steps,
-                                          settings.steps, settings.seed)
+                                          settings.steps, settings.seed, on_frame)
             last_frames[which] = (model_frames[:, -1], to_model(clips["frames"][:, -1]))
         model_diff = (last_frames["a"][0] - last_frames["b"][0]).abs().mean() * 127.5
         truth_diff = (last_frames["a"][1] - last_frames["b"][1]).abs().mean() * 127.5
@@ -162,6 +167,10 @@ def run_memory_benchmark(
     if "rotation" in tests:
         context = steps_per_turn(world) + settings.prime_extra
         walks["rotation"] = (rotation_clips(world, seeds, context + settings.generate), context, settings.generate)
+    pairs = sum(name != "mouse" or world.action_space.num_continuous > 0 for name in RESPONSE_PAIRS)
+    per_checkpoint = sum(2 * generate for _, _, generate in walks.values())
+    per_checkpoint += 2 * pairs * settings.response_steps if "response" in tests else 0
+    bar = tqdm(total=per_checkpoint * len(paths), desc="eval memory", unit="frame", dynamic_ncols=True)
     results = []
     for path in paths:
         model, _, metadata = load_checkpoint(path, device)
@@ -171,13 +180,14 @@ def run_memory_benchmark(
                                "parameters": count_parameters(model), "temporal": model.config.temporal}
         with _precision(device):
             for name, (clips, context, generate) in walks.items():
-                row[name] = score_rollouts(model, clips, context, generate, settings, window)
+                row[name] = score_rollouts(model, clips, context, generate, settings, window, lambda: bar.update(1))
             if walks:
                 row["scan_horizon_frames"] = scan_horizons(model, next(iter(walks.values()))[0])
             if "response" in tests:
-                row["response"] = action_response(model, world, seeds, settings)
+                row["response"] = action_response(model, world, seeds, settings, lambda: bar.update(1))
         results.append(row)
-        print(format_row(row), flush=True)
+        tqdm.write(format_row(row))
+    bar.close()
     return {"settings": vars(settings) | {"device": str(device), "tests": list(tests)}, "checkpoints": results}
 
 
