@@ -43,7 +43,7 @@ def drive(world: MazeWorld, first_frames: Tensor, act: Callable[[], tuple[Tensor
     """Stack `first_frames` (the current frames, no-op action) and `steps` more frames from `act() ->
     (discrete, continuous or None)`; with track_pose also "pose" float (B, T, 3), the pose of every frame."""
     space, batch, device = world.action_space, world.batch_size, world.device
-    poses = [world.pose.clone()]
+    poses = [world.pose.clone()] if track_pose else []
     all_frames = [first_frames]
     discrete = [space.noop_batch(batch, device=device)[0]]
     continuous = [torch.zeros(batch, space.num_continuous, device=device)]  # (B, 0) without mouse-look
@@ -55,7 +55,8 @@ def drive(world: MazeWorld, first_frames: Tensor, act: Callable[[], tuple[Tensor
         all_frames.append(frames)
         discrete.append(torch.as_tensor(action_d, device=device).long())
         continuous.append(torch.as_tensor(action_c, device=device).float().reshape(batch, -1))
-        poses.append(world.pose.clone())
+        if track_pose:
+            poses.append(world.pose.clone())
     clips = {
         "frames": torch.stack(all_frames, 1),
         "discrete": torch.stack(discrete, 1),
