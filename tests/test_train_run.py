@@ -43,6 +43,16 @@ def test_tiny_maze_run_writes_checkpoints_logs_and_samples(tmp_path):
     assert play.frame_size == (16, 16) and play.action_space == maze_action_space() and play.dataset is None
 
 
+def test_memory_validation_logs_the_retrace_memory_gain(tmp_path):
+    config = tiny("schedule.max_steps=2", "logging.validate_every=2", "logging.memory_outbound=6",
+                  "data.retrace_fraction=1.0", "data.maze_pool=2")
+    train(config, tmp_path / "run", show_progress=False)
+    (validation,) = read_metrics(tmp_path / "run", "validation")
+    assert np.isfinite(validation["memory_gain_retrace"])
+    assert 0 < validation["psnr_retrace"] < 100 and "retrace_minus_copy_last" in validation
+    assert 0 < validation["psnr_rollout"] < 100
+
+
 def test_loss_decreases_on_a_fixed_batch():
     torch.manual_seed(0)
     config = tiny().model

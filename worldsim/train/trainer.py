@@ -21,16 +21,15 @@ from worldsim.config import to_dict
 from worldsim.diffusion.direct_forcing import direct_forcing_backward, trajectory_length
 from worldsim.diffusion.noise_levels import SampleGenerators
 from worldsim.diffusion.rectified_flow import flow_matching_loss
-from worldsim.eval.validation import memory_validation_clips, validate, validate_memory
 from worldsim.frames import to_model
 from worldsim.train.activation_checkpointing import enable_activation_checkpointing
 from worldsim.train.clip_sources import make_clip_source
 from worldsim.train.config import TrainConfig, play_block, validate_train_config
 from worldsim.train.distributed import ProcessInfo, all_reduce_sum, init_processes, shutdown
-from worldsim.train.held_out import held_out_clips
 from worldsim.train.metrics_log import MetricsLog, progress_line
 from worldsim.train.prefetch import ClipSource, PrefetchingSource
 from worldsim.train.run_checkpoints import save_run_checkpoint
+from worldsim.train.run_validation import RunValidator
 from worldsim.train.schedules import clips_for_step, learning_rate
 from worldsim.train.setup import build_run, check_clip_fits, prepare_run_dir, resolve_precision, save_config
 
@@ -153,7 +152,7 @@ class _Trainer:
         self.log = MetricsLog(self.out, enabled=info.is_main)
         if info.is_main:
             save_config(self.out, config)
-        self.validation_data, self.validation_loaded, self.memory_data = None, False, None
+        self.validator = RunValidator(config, info.device)
         self.bar = tqdm(total=config.schedule.max_steps, initial=self.step,
                         disable=not (info.is_main and show_progress), dynamic_ncols=True, desc="train")
 
@@ -270,26 +269,10 @@ class _Trainer:
             )
 
     def _validate(self) -> None:
-        config, logging, step = self.config, self.config.logging, self.step
-        if not self.validation_loaded:
-            self.validation_data, why_not = held_out_clips(config, self.info.device)
-            self.validation_loaded = True
-            if why_not is not None:
-                tqdm.write(f"no validation in this run: {why_not}")
-        if self.validation_data is None:
-            return
-        metrics = validate(self.ema.shadow, self.validation_data, logging.validation_context,
-                           logging.validation_rollout, logging.sampling_steps,
-                           self.out / "samples" / f"step_{step:08d}.png", seed=config.seed,
-                           action_space=self.source.action_space)
-        if logging.memory_outbound > 0:
-            if self.memory_data is None:
-                self.memory_data = memory_validation_clips(config.data.maze, logging.validation_clips,
-                                                           logging.memory_outbound, self.info.device)
-            metrics |= validate_memory(self.ema.shadow, self.memory_data, logging.memory_outbound + 1,
-                                       logging.sampling_steps, seed=config.seed)
-        self.log.write(step, metrics, kind="validation")
-        tqdm.write(f"step {step} validation: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
+        metrics = self.validator.metrics(self.ema.shadow, self.step, self.out / "samples", self.source.action_space)
+        if metrics is not None:
+            self.log.write(self.step, metrics, kind="validation")
+            tqdm.write(f"step {self.step} validation: " + ", ".join(f"{k} {v:.2f}" for k, v in metrics.items()))
 
     def _checkpoint(self) -> Path | None:
         if not self.info.is_main:
