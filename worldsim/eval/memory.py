@@ -64,8 +64,10 @@ def primed_rollout(
 
 
 def score_rollouts(model: nn.Module, clips: Batch, context: int, generate: int, settings: MemorySettings,
-                   window: int, on_frame: Callable[[], None] = lambda: None) -> dict[str, Any]:
-    """Full vs window priming of the same frames, with copy-last, SSIM, drift and the curve by gap."""
+                   on_frame: Callable[[], None] = lambda: None) -> dict[str, Any]:
+    """Full vs window priming (the model's last `attn_window` context frames) of the same frames, with
+    copy-last, SSIM, drift and the curve by gap."""
+    window = int(getattr(model.config, "attn_window", 1))
     truth = to_model(clips["frames"][:, context: context + generate])
     full = primed_rollout(model, clips, context, 0, generate, settings.steps, settings.seed, on_frame)
     short = primed_rollout(model, clips, context, max(0, context - window), generate, settings.steps, settings.seed,
@@ -175,12 +177,11 @@ def run_memory_benchmark(
     for path in paths:
         model, _, metadata = load_checkpoint(path, device)
         model.eval()
-        window = int(getattr(model.config, "attn_window", 1))
         row: dict[str, Any] = {"checkpoint": str(path), "step": metadata.get("step"),
                                "parameters": count_parameters(model), "temporal": model.config.temporal}
         with _precision(device):
             for name, (clips, context, generate) in walks.items():
-                row[name] = score_rollouts(model, clips, context, generate, settings, window, lambda: bar.update(1))
+                row[name] = score_rollouts(model, clips, context, generate, settings, lambda: bar.update(1))
             if walks:
                 row["scan_horizon_frames"] = scan_horizons(model, next(iter(walks.values()))[0])
             if "response" in tests:

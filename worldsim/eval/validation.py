@@ -126,8 +126,7 @@ def validate_memory(model: nn.Module, clips: Batch, context: int, steps: int, se
     was_training = model.training
     model.eval()
     back = clips["frames"].shape[1] - context
-    window = int(getattr(model.config, "attn_window", 1))
-    scores = score_rollouts(model, clips, context, back, MemorySettings(steps=steps, seed=seed), window)
+    scores = score_rollouts(model, clips, context, back, MemorySettings(steps=steps, seed=seed))
     model.train(was_training)
     return {"psnr_retrace": scores["psnr_full"], "memory_gain_retrace": scores["memory_gain"],
             "retrace_minus_copy_last": scores["full_minus_copy_last"]}
