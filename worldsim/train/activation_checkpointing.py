@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
-from torch import nn
+from collections.abc import Callable
+
+from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
+
+from worldsim.model.state import LayerState
 
 
 def enable_activation_checkpointing(model: nn.Module) -> None:
     """Wrap the forward of every block in `model.layers`; stateful (inference) calls are left alone."""
     for layer in model.layers:
-        original = layer.forward
+        layer.forward = _checkpointed(layer.forward)
 
-        def forward(x, cond, positions, state=None, _original=original):
-            if state is None and x.requires_grad:
-                return checkpoint(_original, x, cond, positions, None, use_reentrant=False)
-            return _original(x, cond, positions, state)
 
-        layer.forward = forward
+def _checkpointed(original: Callable) -> Callable:
+    """`original` (WorldModelLayer.forward) recomputed in backward when it starts a clip with gradients.
+    Only x is kept: a clip's end state is unused in training (it would also be stored, defeating the point)."""
+
+    def layer_output(x: Tensor, cond: Tensor, positions: Tensor, commit: bool) -> Tensor:
+        return original(x, cond, positions, None, commit)[0]
+
+    def forward(
+        x: Tensor, cond: Tensor, positions: Tensor, state: LayerState | None = None, commit: bool = True
+    ) -> tuple[Tensor, LayerState]:
+        if state is None and x.requires_grad:
+            return checkpoint(layer_output, x, cond, positions, commit, use_reentrant=False), LayerState()
+        return original(x, cond, positions, state, commit)
+
+    return forward
