@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from worldsim.model.causal_conv import causal_depthwise_conv
 from worldsim.model.ssd_scan import ssd_scan
 
 
@@ -78,7 +79,7 @@ class BlockwiseMamba2(nn.Module):
     def state_shapes(self, batch: int, grid: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Shapes of (conv state, ssm state) for `batch` clips."""
         sequences = batch * self.num_blocks(grid)
-        return (sequences, self.conv_dim, self.d_conv - 1), (sequences, self.heads, self.headdim, self.d_state)
+        return (sequences, self.d_conv - 1, self.conv_dim), (sequences, self.heads, self.headdim, self.d_state)
 
     def forward(
         self, x: Tensor, conv_state: Tensor | None = None, ssm_state: Tensor | None = None
@@ -92,12 +93,8 @@ class BlockwiseMamba2(nn.Module):
         seq = rearrange(x, "b t (nh bh) (nw bw) d -> (b nh nw) (t bh bw) d", bh=b_h, bw=b_w)
         z, xbc, dt = torch.split(self.in_proj(seq), [self.d_inner, self.conv_dim, self.heads], dim=-1)
 
-        xbc = xbc.transpose(1, 2)  # (S, conv_dim, L)
-        if conv_state is None:
-            conv_state = xbc.new_zeros(xbc.shape[0], self.conv_dim, self.d_conv - 1)
-        padded = torch.cat([conv_state.to(xbc.dtype), xbc], dim=-1)
-        new_conv_state = padded[..., padded.shape[-1] - (self.d_conv - 1):]
-        xbc = F.silu(F.conv1d(padded, self.conv1d.weight, self.conv1d.bias, groups=self.conv_dim)).transpose(1, 2)
+        conv_out, new_conv_state = causal_depthwise_conv(xbc, self.conv1d.weight, self.conv1d.bias, conv_state)
+        xbc = F.silu(conv_out).to(xbc.dtype)  # (S, L, conv_dim)
 
         x_ssm, B, C = torch.split(xbc, [self.d_inner, self.d_state, self.d_state], dim=-1)
         dt = F.softplus(dt.float() + self.dt_bias.float())  # (S, L, heads)

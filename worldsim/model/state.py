@@ -9,7 +9,7 @@ from torch import Tensor
 
 @dataclass
 class LayerState:
-    conv: Tensor | None = None  # (B*nblocks, conv_dim, d_conv-1): last pre-conv inputs of each block sequence
+    conv: Tensor | None = None  # (B*nblocks, d_conv-1, conv_dim): last pre-conv inputs of each block sequence
     ssm: Tensor | None = None  # (B*nblocks, heads, headdim, d_state), fp32
     keys: Tensor | None = None  # (B, heads, window, N, head_dim) ring buffer, oldest first; full: (B, heads, P, ...)
     values: Tensor | None = None  # same shape as keys
