@@ -135,3 +135,26 @@ def test_memory_constant_over_2000_frames(temporal):
             torch.cuda.synchronize()
             allocated[frame] = torch.cuda.memory_allocated()
     assert allocated[100] == allocated[2000]
+
+
+@needs_triton
+def test_compiled_clip_forward_and_backward_is_one_graph_on_the_triton_scan():
+    """The Triton scan is a torch.library op: the compiled training forward has no graph break (fullgraph),
+    where mamba's autograd.Function broke it at every scan and left the layer loops uncompiled."""
+    config = tiny_model_config(image_height=32, image_width=32, width=64, ssm_headdim=16, ssm_chunk=32, ssm_state=16,
+                               block_sizes=[(8, 8), (4, 4), (2, 2)], ssm_backend="triton")
+    g = torch.Generator(device="cuda").manual_seed(1)
+    args = (torch.rand(2, 6, 3, 32, 32, device="cuda", generator=g) * 2 - 1, torch.rand(2, 6, device="cuda", generator=g),
+            torch.randint(0, 5, (2, 6), device="cuda", generator=g), torch.randn(2, 6, 2, device="cuda", generator=g))
+    results = []
+    for compiled in (False, True):
+        model = random_model(config)
+        forward = torch.compile(model, fullgraph=True) if compiled else model
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            out = forward(*args)
+        out.float().square().mean().backward()
+        results.append((out, {n: p.grad for n, p in model.named_parameters() if p.grad is not None}))
+    (eager_out, eager_grads), (compiled_out, compiled_grads) = results
+    assert rel_error(compiled_out, eager_out) < 3e-2
+    for name, grad in eager_grads.items():
+        assert rel_error(compiled_grads[name], grad) < 5e-2, name

@@ -7,54 +7,21 @@ Source of the chunked algorithm: "Transformers are SSMs" (Dao & Gu 2024), listin
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-import types
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-_triton_scan: Callable | None = None
-_triton_error: str | None = None
+from worldsim.model.ssd_triton import load_mamba_scan, ssd_scan_triton, triton_error
 
 
-def _load_triton_scan() -> Callable | None:
-    """mamba_chunk_scan_combined, or None (reason kept in _triton_error)."""
-    global _triton_scan, _triton_error
-    if _triton_scan is not None or _triton_error is not None:
-        return _triton_scan
-    name = "mamba_ssm.ops.triton.ssd_combined"
-    try:
-        module = importlib.import_module(name)
-    except ImportError as first:
-        # mamba-ssm 2.3.2.post1's package __init__ imports the Mamba-1 CUDA extension
-        # (selective_scan_cuda) and fails when it was not built; the Triton kernels do not need it,
-        # so register a bare package (no __init__ run) and import the submodule again.
-        try:
-            spec = importlib.util.find_spec("mamba_ssm")
-            if spec is None or not spec.submodule_search_locations:
-                raise ImportError("mamba_ssm is not installed") from first
-            if "mamba_ssm" not in sys.modules:
-                package = types.ModuleType("mamba_ssm")
-                package.__path__ = list(spec.submodule_search_locations)
-                package.__spec__ = spec
-                sys.modules["mamba_ssm"] = package
-            module = importlib.import_module(name)
-        except Exception as second:  # noqa: BLE001 -- any failure means "no Triton backend"
-            _triton_error = f"{type(second).__name__}: {second}"
-            return None
-    except Exception as error:  # noqa: BLE001
-        _triton_error = f"{type(error).__name__}: {error}"
-        return None
-    _triton_scan = module.mamba_chunk_scan_combined
-    return _triton_scan
+@torch.compiler.assume_constant_result
+def _mamba_loaded() -> bool:
+    """Whether mamba-ssm's Triton scan imports; a constant to torch.compile (an import it cannot trace)."""
+    return load_mamba_scan() is not None
 
 
 def triton_available() -> bool:
-    return torch.cuda.is_available() and _load_triton_scan() is not None
+    return torch.cuda.is_available() and _mamba_loaded()
 
 
 def resolve_backend(backend: str, device: torch.device) -> str:
@@ -64,11 +31,11 @@ def resolve_backend(backend: str, device: torch.device) -> str:
     if backend == "triton":
         if device.type != "cuda":
             raise ValueError(f"ssm_backend='triton' needs CUDA tensors, got device {device}")
-        if _load_triton_scan() is None:
-            raise ValueError(f"ssm_backend='triton' but mamba-ssm's Triton scan is unavailable ({_triton_error})")
+        if not _mamba_loaded():
+            raise ValueError(f"ssm_backend='triton' but mamba-ssm's Triton scan is unavailable ({triton_error()})")
         return "triton"
     if backend == "auto":
-        return "triton" if device.type == "cuda" and _load_triton_scan() is not None else "torch"
+        return "triton" if device.type == "cuda" and _mamba_loaded() else "torch"
     raise ValueError(f"ssm backend must be 'auto', 'triton' or 'torch', got {backend!r}")
 
 
@@ -87,13 +54,10 @@ def ssd_scan(
     initial_state (b, h, p, n) or None for zeros -> y (b, l, h, p) in x's dtype, final state fp32."""
     if backend == "torch" or resolve_backend(backend, x.device) == "torch":
         return ssd_scan_torch(x, dt, A, B, C, chunk_size, D, initial_state)
-    scan = _load_triton_scan()
-    y, final_state = scan(
-        x, dt, A.float(), B, C, chunk_size, D=D,
-        initial_states=None if initial_state is None else initial_state.float(),
-        return_final_states=True,
+    D = torch.zeros_like(A) if D is None else D
+    return ssd_scan_triton(
+        x, dt, A.float(), B, C, chunk_size, D, None if initial_state is None else initial_state.float()
     )
-    return y, final_state
 
 
 def _segment_sum(a: Tensor) -> Tensor:
