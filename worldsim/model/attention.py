@@ -62,20 +62,16 @@ class FrameAttention(nn.Module):
         keys = torch.cat([past_keys.to(k.dtype), k], dim=2)  # (B, h, window + T, N, d)
         values = torch.cat([past_values.to(v.dtype), v], dim=2)
         valid = torch.cat([past_valid, torch.ones(batch, frames, dtype=torch.bool, device=k.device)], dim=1)
-        if frames == 1:  # one step: the concatenation is the window, no gather copy
-            k_win, v_win, mask = keys.flatten(2, 3)[:, None], values.flatten(2, 3)[:, None], valid[:, None]
+        if frames == 1:  # one step: the concatenation is the window, no copy
+            k_win, v_win, mask = keys.flatten(2, 3), values.flatten(2, 3), valid[:, None]
         else:
-            # frame t (index window + t in the concatenation) sees frames t .. window + t
-            gather = torch.arange(frames, device=k.device)[:, None] + torch.arange(window + 1, device=k.device)
-            k_win = keys[:, :, gather].transpose(1, 2).flatten(3, 4)  # (B, T, h, (window+1)*N, d)
-            v_win = values[:, :, gather].transpose(1, 2).flatten(3, 4)
-            mask = valid[:, gather]  # (B, T, window+1)
-        # expand, not repeat_interleave: no device sync, so the step stays CUDA-graph capturable
-        mask = mask[..., None].expand(*mask.shape, tokens).flatten(-2)  # (B, T, (window+1)*N)
+            k_win, v_win = _frame_windows(keys, frames), _frame_windows(values, frames)
+            mask = torch.stack([valid[:, offset: offset + frames] for offset in range(window + 1)], dim=-1)
+        # (B, T, window+1) -> (B*T, 1, 1, (window+1)*N); expand, not repeat_interleave: no device sync,
+        # so the step stays CUDA-graph capturable
+        mask = mask[..., None].expand(*mask.shape, tokens).flatten(-2).flatten(0, 1)[:, None, None]
         out = F.scaled_dot_product_attention(
-            q.permute(0, 1, 3, 2, 4).flatten(0, 1),  # (B*T, h, N, d)
-            k_win.flatten(0, 1), v_win.flatten(0, 1),
-            attn_mask=mask.flatten(0, 1)[:, None, None],
+            q.permute(0, 1, 3, 2, 4).flatten(0, 1), k_win, v_win, attn_mask=mask  # q (B*T, h, N, d)
         )
         out = out.unflatten(0, (batch, frames)).permute(0, 1, 3, 2, 4).flatten(-2)  # (B, T, N, D)
         return out, keys[:, :, -window:], values[:, :, -window:], valid[:, -window:]
@@ -95,3 +91,13 @@ class FrameAttention(nn.Module):
             keys.flatten(2, 3), values.flatten(2, 3), attn_mask=mask,
         )
         return out.transpose(1, 2).unflatten(1, (frames, tokens)).flatten(-2), keys, values, None
+
+
+def _frame_windows(x: Tensor, frames: int) -> Tensor:
+    """Keys or values (B, h, window + T, N, d) -> (B*T, h, (window+1)*N, d): frame t (index window + t)
+    sees frames t .. window + t. Shifted slices stacked in the layout attention reads (one copy); their
+    gradient is a sum of shifted slices, where an index gather's is a scatter-add (atomic on the GPU)."""
+    x = x.transpose(1, 2)  # (B, window + T, h, N, d)
+    span = x.shape[1] - frames + 1
+    windows = torch.stack([x[:, offset: offset + frames] for offset in range(span)], dim=3)  # (B, T, h, w+1, N, d)
+    return windows.flatten(3, 4).flatten(0, 1)
