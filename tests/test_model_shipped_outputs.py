@@ -1,8 +1,9 @@
 """The shipped checkpoint still loads and predicts what it predicted when it was trained: a change to the
 model's code (layouts, fused ops, attention) must keep its outputs within fp32 rounding.
 
-The reference (tests/data/shipped_checkpoint_outputs.npz) was written by the model code of commit 83bae1f
-with `python tests/test_model_shipped_outputs.py` (fp32, CPU); it holds every 4th pixel of each velocity."""
+The reference (tests/data/shipped_checkpoint_outputs.npz) was written by the model code of commit 3b7b4f9 (before the speed work)
+with `python tests/test_model_shipped_outputs.py` (fp32, CPU); it holds every 4th pixel of each velocity.
+Shipping new weights means writing it again with the model code the weights were trained with."""
 
 from __future__ import annotations
 
