@@ -18,3 +18,4 @@ cp "$run/metrics.jsonl" "$out/"
 strip=$(ls "$run"/samples/*.png 2>/dev/null | tail -1)
 [ -n "$strip" ] && cp "$strip" "$out/"
 split -b 15M "$run/latest.safetensors" "$out/ema.part."
+save_compile_cache "$out"
