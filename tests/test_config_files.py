@@ -1,6 +1,7 @@
 """The MemoryPack configs are the recipes they name, changed only where the variant must differ:
 configs/pack_local.yaml is configs/default.yaml with temporal pack+local (same size, data and budget), and
-configs/pack_local_memory.yaml is configs/memory.yaml's long-context recipe for that model, from scratch."""
+configs/pack_local_memory.yaml is configs/memory.yaml's long-context recipe for that model, from scratch;
+configs/memory_deep.yaml grows the shipped model to twice its depth and starts out predicting what it did."""
 
 from pathlib import Path
 
@@ -34,3 +35,24 @@ def test_pack_local_memory_config_is_the_memory_recipe_for_the_pack_model_traine
     assert pack_memory["schedule"] == pack["schedule"]  # from scratch: the default warm-up
     for key in set(pack_memory) - {"model", "schedule"}:
         assert pack_memory[key] == memory[key], key
+
+
+def test_memory_deep_config_starts_as_the_shipped_model(tmp_path):
+    """configs/memory_deep.yaml grows the shipped checkpoint to 12 layers: at step 0 it predicts what it did."""
+    import torch
+
+    from worldsim.checkpoint import load_checkpoint
+    from worldsim.train.setup import build_run
+
+    root = CONFIGS.parent
+    config = load_config(TrainConfig, CONFIGS / "memory_deep.yaml",
+                         [f"init_from={root / 'checkpoints' / 'default.safetensors'}", "device=cpu"])
+    validate_train_config(config)
+    grown = build_run(config, tmp_path / "run", resume=False, device=torch.device("cpu")).model.eval()
+    shipped, _, _ = load_checkpoint(root / "checkpoints" / "default.safetensors")
+    assert len(grown.layers) == 2 * len(shipped.layers)
+    generator = torch.Generator().manual_seed(0)
+    frames = torch.rand(1, 2, 3, 64, 64, generator=generator) * 2 - 1
+    inputs = (frames, torch.full((1, 2), 0.5), torch.ones(1, 2, dtype=torch.long), torch.zeros(1, 2, 1))
+    with torch.no_grad():
+        torch.testing.assert_close(grown(*inputs), shipped.eval()(*inputs), rtol=0, atol=1e-5)

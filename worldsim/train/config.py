@@ -100,6 +100,9 @@ class TrainConfig:
     # parameter-name globs that keep their fresh initialisation instead of init_from's values, e.g.
     # ["layers.*.ssm.dt_bias", "layers.*.ssm.A_log"] to give a trained model the scan memory of model.ssm_memory_frames
     init_fresh: list[str] = field(default_factory=list)
+    # a deeper model grown from init_from's: layer i takes init_from's layer init_layers[i], -1 = a fresh layer
+    # that starts as the identity (zero-initialised modulation), e.g. [0, 1, 2, -1, -1, -1, 3, 4, 5, -1, -1, -1]
+    init_layers: list[int] = field(default_factory=list)
 
 
 def play_block(config: TrainConfig, action_space: ActionSpace) -> PlayBlock:
@@ -152,6 +155,8 @@ def validate_train_config(config: TrainConfig) -> None:
         raise ValueError(f"data.maze_pool must be in [1, 4096], got {data.maze_pool}")
     if config.init_fresh and not config.init_from:
         raise ValueError("init_fresh names parameters to keep fresh when loading init_from, but init_from is not set")
+    if config.init_layers and not config.init_from:
+        raise ValueError("init_layers maps init_from's layers onto the model, but init_from is not set")
     if not 0.0 <= data.detour_prob <= 1.0:
         raise ValueError(f"data.detour_prob must be in [0, 1], got {data.detour_prob}")
     if df.enabled:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import sys
 from dataclasses import dataclass
@@ -13,13 +12,12 @@ import torch
 import yaml
 from torch import nn
 
-from worldsim.checkpoint import load_checkpoint
 from worldsim.config import to_dict
 from worldsim.data.atomic import write_text_atomic
-from worldsim.model.config import INIT_ONLY_KEYS
 from worldsim.model.world_model import WorldModel
 from worldsim.train.config import TrainConfig
 from worldsim.train.ema import EMA
+from worldsim.train.init_weights import architecture, load_initial_weights
 from worldsim.train.run_checkpoints import (
     config_differences,
     latest_checkpoint,
@@ -122,27 +120,12 @@ class RunState:
     train_state: dict[str, Any] | None  # what the resumed checkpoint saved (None on a fresh run)
 
 
-def _architecture(model_config: dict[str, Any]) -> dict[str, Any]:
-    """The model config without keys that only shape the initial weights (INIT_ONLY_KEYS)."""
-    return {key: value for key, value in model_config.items() if key not in INIT_ONLY_KEYS}
-
-
-def _without_fresh(weights: dict[str, torch.Tensor], patterns: list[str], model: nn.Module) -> dict[str, torch.Tensor]:
-    """`weights` minus the parameters matching any `init_fresh` glob pattern (they keep their fresh init)."""
-    fresh = [name for name in weights if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)]
-    for pattern in patterns:
-        if not any(fnmatch.fnmatchcase(name, pattern) for name in weights):
-            raise ValueError(f"init_fresh: pattern {pattern!r} matches no parameter (e.g. "
-                             f"{next(iter(n for n, _ in model.named_parameters()))!r})")
-    return {name: value for name, value in weights.items() if name not in fresh}
-
-
 def build_run(config: TrainConfig, out: Path, resume: bool, device: torch.device) -> RunState:
     """Fresh model (seeded), `init_from` weights, or the run directory's latest checkpoint (--resume)."""
     checkpoint_dir = latest_checkpoint(out) if resume else None
     if checkpoint_dir is not None:
-        differences = config_differences({"model": _architecture(saved_model_config(checkpoint_dir))},
-                                         {"model": _architecture(to_dict(config.model))})
+        differences = config_differences({"model": architecture(saved_model_config(checkpoint_dir))},
+                                         {"model": architecture(to_dict(config.model))})
         if differences:
             raise ValueError(
                 f"--resume: the model config differs from the checkpoint {checkpoint_dir}: " + "; ".join(differences)
@@ -153,12 +136,7 @@ def build_run(config: TrainConfig, out: Path, resume: bool, device: torch.device
         torch.manual_seed(config.seed)
         model, train_state = WorldModel(config.model).to(device), None
         if config.init_from:
-            initial, _, _ = load_checkpoint(config.init_from, device)
-            differences = config_differences({"model": _architecture(to_dict(initial.config))},
-                                             {"model": _architecture(to_dict(config.model))})
-            if differences:
-                raise ValueError(f"init_from {config.init_from}: model config differs: " + "; ".join(differences))
-            model.load_state_dict(_without_fresh(initial.state_dict(), config.init_fresh, model), strict=False)
+            load_initial_weights(config, model, device)
         ema_model = None
     named = trainable_parameters(model, config)
     optimizer = make_optimizer(named, config, fused=device.type == "cuda")
