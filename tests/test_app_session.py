@@ -230,3 +230,22 @@ def test_the_shipped_checkpoint_is_found_from_any_folder_and_named(tmp_path, mon
     assert checkpoint == DEFAULT_CHECKPOINT and checkpoint.is_file()
     assert note.startswith(f"playing {DEFAULT_CHECKPOINT}")
     assert resolve_checkpoint(None, "maze") == (None, None)
+
+
+def test_a_machine_without_cuda_plays_the_cpu_checkpoint_when_one_ships(tmp_path, monkeypatch):
+    from worldsim.app import worlds
+    from worldsim.paths import DEFAULT_CHECKPOINT
+
+    cpu_checkpoint = tmp_path / "cpu.safetensors"
+    monkeypatch.setattr(worlds, "CPU_CHECKPOINT", cpu_checkpoint)
+    assert worlds.resolve_checkpoint(None, None, "cpu")[0] == DEFAULT_CHECKPOINT  # none shipped: the default
+    cpu_checkpoint.write_bytes(b"weights")
+    checkpoint, note = worlds.resolve_checkpoint(None, None, "cpu")
+    assert checkpoint == cpu_checkpoint and note.startswith(f"playing {cpu_checkpoint}") and "no CUDA GPU" in note
+    monkeypatch.setattr(worlds.torch.cuda, "is_available", lambda: False)
+    assert worlds.resolve_checkpoint(None, None, "auto")[0] == cpu_checkpoint
+    monkeypatch.setattr(worlds.torch.cuda, "is_available", lambda: True)
+    assert worlds.resolve_checkpoint(None, None, "auto")[0] == DEFAULT_CHECKPOINT
+    assert worlds.resolve_checkpoint(None, None, "cuda:1")[0] == DEFAULT_CHECKPOINT
+    assert worlds.resolve_checkpoint(None, None, "bogus")[0] == DEFAULT_CHECKPOINT  # the engine names it later
+    assert worlds.resolve_checkpoint("mine.safetensors", None, "cpu") == (Path("mine.safetensors"), None)

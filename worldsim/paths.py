@@ -1,6 +1,6 @@
 """Where worldsim looks for the shipped checkpoint and where it writes when no path is given.
 
-The checkpoint is found beside the package (the repository's checkpoints/), wherever the command runs;
+The checkpoints are found beside the package (the repository's checkpoints/), wherever the command runs;
 screenshots, recordings, videos and benchmark results default to out/ in the current folder, which the
 repository's .gitignore ignores.
 """
@@ -11,6 +11,8 @@ from pathlib import Path
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_CHECKPOINT = REPOSITORY / "checkpoints" / "default.safetensors"
+# A smaller model for machines without a CUDA GPU, played instead of the default there when it ships.
+CPU_CHECKPOINT = REPOSITORY / "checkpoints" / "cpu.safetensors"
 OUTPUT_DIR = Path("out")
 
 

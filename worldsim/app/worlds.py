@@ -12,17 +12,25 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from worldsim.paths import DEFAULT_CHECKPOINT, shown
+from worldsim.paths import CPU_CHECKPOINT, DEFAULT_CHECKPOINT, shown
 from worldsim.world import World
 
 
-def resolve_checkpoint(checkpoint: str | None, world_id: str | None) -> tuple[Path | None, str | None]:
-    """(checkpoint to play, note for the user). No choice: the shipped default checkpoint (found beside the
-    package, whatever the current folder), else the maze; the note says which was chosen."""
+def resolve_checkpoint(
+    checkpoint: str | None, world_id: str | None, device: str = "auto"
+) -> tuple[Path | None, str | None]:
+    """(checkpoint to play, note for the user). No choice: the shipped checkpoint (found beside the package,
+    whatever the current folder) -- the small CPU one when `device` is a CPU and it ships, else the
+    default -- else the maze; the note says which was chosen."""
     if checkpoint is not None:
         return Path(checkpoint), None
     if world_id is not None:
         return None, None
+    if CPU_CHECKPOINT.is_file() and DEFAULT_CHECKPOINT.is_file() and _plays_on_cpu(device):
+        return CPU_CHECKPOINT, (
+            f"playing {shown(CPU_CHECKPOINT)} (the shipped model sized for CPUs: no CUDA GPU here; "
+            f"--checkpoint {shown(DEFAULT_CHECKPOINT)} plays the bigger one, slower)"
+        )
     if DEFAULT_CHECKPOINT.is_file():
         return DEFAULT_CHECKPOINT, (
             f"playing {shown(DEFAULT_CHECKPOINT)} (the shipped model; --checkpoint PATH plays another, "
@@ -32,6 +40,15 @@ def resolve_checkpoint(checkpoint: str | None, world_id: str | None) -> tuple[Pa
         f"note: no trained model at {shown(DEFAULT_CHECKPOINT)}; playing the built-in maze (ground truth). "
         "Train one with `worldsim train` or pass --checkpoint PATH."
     )
+
+
+def _plays_on_cpu(device: str) -> bool:
+    if device == "auto":
+        return not torch.cuda.is_available()
+    try:
+        return torch.device(device).type == "cpu"
+    except (RuntimeError, TypeError):
+        return False  # not a device: the engine's resolve_device names the bad value
 
 
 class SideBySideWorld:

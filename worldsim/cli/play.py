@@ -24,6 +24,7 @@ keys: W/S or Up/Down move, A/D strafe, Left/Right or Q/E turn, mouse turns (M re
 
 examples:
   worldsim play                                   # checkpoints/default.safetensors, else the built-in maze
+                                                  # (checkpoints/cpu.safetensors without a CUDA GPU, if shipped)
   worldsim play --checkpoint run/ckpt.safetensors --steps 4 --side-by-side
   worldsim play --checkpoint runs/breakout/latest.safetensors --context data/breakout/episode_000009
   worldsim play --world maze --seed 7             # the ground-truth maze
@@ -106,7 +107,7 @@ def check_play_arguments(args: argparse.Namespace) -> None:
 def build_world(args: argparse.Namespace) -> World:
     from worldsim.app.worlds import SideBySideWorld, resolve_checkpoint
 
-    checkpoint, note = resolve_checkpoint(args.checkpoint, args.world)
+    checkpoint, note = resolve_checkpoint(args.checkpoint, args.world, args.device)
     if note:
         print(note, file=sys.stderr)
     if checkpoint is None:
@@ -167,7 +168,7 @@ def recording_source(args: argparse.Namespace) -> dict[str, str]:
     """meta.json `source` of V recordings: the world whose frames the episode holds, and what was played."""
     from worldsim.app.worlds import resolve_checkpoint
 
-    checkpoint, _ = resolve_checkpoint(args.checkpoint, args.world)
+    checkpoint, _ = resolve_checkpoint(args.checkpoint, args.world, args.device)
     if checkpoint is None:
         return {"env": args.world or "maze"}
     if args.side_by_side:
