@@ -25,3 +25,18 @@ def test_a_failed_write_keeps_the_old_file(tmp_path):
         temp.write_bytes(b"half")
         raise RuntimeError("boom")
     assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["plot.png"]
+
+
+def test_files_get_the_permissions_open_would_give_or_keep_the_old_ones(tmp_path):
+    import os
+
+    from worldsim.data.atomic import _umask
+
+    path = tmp_path / "weights.safetensors"
+    with atomic_path(path) as temp:  # a writer that creates owner-only files, as safetensors does
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~_umask()
+    path.chmod(0o640)
+    write_text_atomic(path, "new")
+    assert path.stat().st_mode & 0o777 == 0o640

@@ -31,9 +31,22 @@ def atomic_path(path: Path | str, keep_suffix: bool = False) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb") as file:
             os.fsync(file.fileno())
+        # Some writers (safetensors) create owner-only files; give the file what open() would have.
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask sets it, which races other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
 
 
 def write_text_atomic(path: Path | str, text: str) -> None:
