@@ -3,6 +3,7 @@
     worldsim eval A.safetensors B.safetensors --rollout 100 --out eval.json      (= worldsim eval compare ...)
     worldsim eval --data data/breakout runs/breakout/latest.safetensors --context 16 --rollout 32
     worldsim eval memory A.safetensors B.safetensors --out benchmarks/results/memory
+    worldsim eval priming checkpoints/default.safetensors --out out/priming.json
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from worldsim.cli import add_threads_argument
 from worldsim.config import finite_float
 
-SUBCOMMANDS = ("compare", "memory")
+SUBCOMMANDS = ("compare", "memory", "priming")
 MEMORY_HELP = """Does the model remember what it saw beyond its attention window? On held-out mazes:
 - retrace: walk out --outbound frames (context), then generate --back frames walking back through the same
   views (each seen 2, 4, 6, ... frames earlier);
@@ -30,9 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "eval", help="compare checkpoints on held-out mazes (one-step/rollout PSNR) or benchmark their memory",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    tests = parser.add_subparsers(dest="eval_command", metavar="{compare,memory}", required=True)
+    tests = parser.add_subparsers(dest="eval_command", metavar="{compare,memory,priming}", required=True)
     _register_compare(tests)
     _register_memory(tests)
+    _register_priming(tests)
 
 
 def normalize_argv(argv: list[str]) -> list[str]:
@@ -126,4 +128,40 @@ def _run_memory(args: argparse.Namespace) -> int:
     result = run_memory_benchmark(args.checkpoints, settings, resolve_device(args.device), args.tests)
     for path in write_report(result, args.out):
         print(f"wrote {path}")
+    return 0
+
+
+PRIMING_HELP = """How a play session's first frames shape what follows, on held-out mazes: the model primed with the
+maze's first frame alone vs the first frame and one turn on the spot (what `worldsim play` does unless
+--first-frame-only), then driven along the same wander walk as the true maze. PSNR against the truth over
+frames 1-10, 11-30 and 31-N, next to repeating the first frame. Writes JSON (--out)."""
+
+
+def _register_priming(tests: argparse._SubParsersAction) -> None:
+    parser = tests.add_parser("priming", help="first frame alone vs one look around before play (JSON)",
+                              description=PRIMING_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    _common(parser)
+    parser.add_argument("--mazes", type=int, default=8, help="held-out mazes, played side by side (default 8)")
+    parser.add_argument("--frames", type=int, default=60, help="frames generated after the priming (default 60)")
+    parser.add_argument("--seed", type=int, default=0, help="walk and noise seed (default 0)")
+    parser.add_argument("--out", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_run_priming)
+
+
+def _run_priming(args: argparse.Namespace) -> int:
+    from worldsim.data.atomic import write_json_atomic
+    from worldsim.device import resolve_device
+    from worldsim.eval.priming import priming_benchmark
+
+    device = resolve_device(args.device)
+    results = [priming_benchmark(path, args.mazes, args.frames, args.steps, args.seed, device,
+                                 progress=not args.no_progress) for path in args.checkpoints]
+    for result in results:
+        print(result["checkpoint"])
+        for window, scores in result["windows"].items():
+            print(f"  {window}: " + ", ".join(f"{name} {value:.2f}" for name, value in scores.items()) + " dB")
+    if args.out is not None:
+        write_json_atomic(args.out, {"results": results})
+        print(f"wrote {args.out}")
     return 0

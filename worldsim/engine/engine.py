@@ -64,18 +64,19 @@ class WorldModelEngine:
     def from_checkpoint(
         cls, path: Path | str, device: str | torch.device = "auto", steps: int | None = None, *,
         batch_size: int = 1, commit_noise_level: float = 1.0, context_source: ContextSource | None = None,
-        context: Sequence[Path | str] | None = None, use_cuda_graph: bool = True,
+        context: Sequence[Path | str] | None = None, use_cuda_graph: bool = True, look_around: bool = True,
     ) -> WorldModelEngine:
         """Load `path` (a .safetensors checkpoint). reset() starts from `context_source`, else from the files
         in `context` (an episode directory or images), else from the world the checkpoint was trained on
-        (priming.default_context). `steps` defaults to the checkpoint's, capped on a CPU."""
+        (priming.default_context; in the built-in maze with `look_around`, one turn on the spot after the first
+        frame). `steps` defaults to the checkpoint's, capped on a CPU."""
         device = resolve_device(device)
         model, play, _ = load_checkpoint(path, device)
         if context_source is None and context:
             context_source = context_from_paths(context, play.action_space, play.frame_size)
         if context_source is None:
             try:
-                context_source = default_context(play)
+                context_source = default_context(play, look_around)
             except ValueError as error:  # e.g. weights of another game: say which file
                 raise CheckpointError(f"{path}: {error}") from error
         engine = cls(

@@ -19,6 +19,7 @@ from torch import Tensor
 from worldsim.actions import ActionSpace, maze_action_space
 from worldsim.checkpoint import PlayBlock
 from worldsim.env.maze_world import MazeConfig, MazeWorld
+from worldsim.env.memory_walks import rotation_clips, steps_per_turn
 
 
 @dataclass
@@ -42,16 +43,25 @@ def check_same_action_space(model_space: ActionSpace, other: ActionSpace, what: 
 
 
 class MazeContext:
-    """The first frame of the built-in maze `seed` (seed+1, ... for the other batch elements)."""
+    """The built-in maze `seed` (seed+1, ... for the other batch elements) from its start pose: the first frame,
+    and with `look_around` one full turn on the spot after it (steps_per_turn + 1 frames, ending on the first
+    view again), so the model has seen everything around the player before it generates a frame: on
+    held-out mazes that keeps it on the map longer (docs/playing.md, "First frames")."""
 
-    def __init__(self, maze_config: MazeConfig, action_space: ActionSpace) -> None:
+    def __init__(self, maze_config: MazeConfig, action_space: ActionSpace, look_around: bool = True) -> None:
         self.maze_config = maze_config
         self.action_space = action_space
+        self.look_around = look_around
         check_same_action_space(action_space, maze_action_space(maze_config.continuous_yaw), "the built-in maze")
 
     def context(self, seed: int, batch_size: int) -> Context:
-        frames, _ = MazeWorld(self.maze_config, batch_size=batch_size).reset(seed)
-        return Context(frames[:, None].cpu(), *self.action_space.noop_batch(batch_size, 1))
+        world = MazeWorld(self.maze_config, batch_size=batch_size)
+        if not self.look_around:
+            frames, _ = world.reset(seed)
+            return Context(frames[:, None].cpu(), *self.action_space.noop_batch(batch_size, 1))
+        turn = rotation_clips(world, [seed + i for i in range(batch_size)], steps_per_turn(world) + 1)
+        continuous = turn["continuous"].cpu() if self.action_space.num_continuous else None
+        return Context(turn["frames"].cpu(), turn["discrete"].cpu(), continuous)
 
 
 class EpisodeContext:
@@ -115,16 +125,16 @@ def context_from_paths(
     return ImageContext(paths, action_space, *frame_size)
 
 
-def default_context(play: PlayBlock) -> ContextSource:
+def default_context(play: PlayBlock, look_around: bool = True) -> ContextSource:
     """First frames when none are given, from the checkpoint's play block: the built-in maze it was trained
-    on; for a dataset checkpoint the dataset's first held-out episode (else its first episode) when the
+    on (MazeContext: with `look_around`, one turn on the spot); for a dataset checkpoint the dataset's first held-out episode (else its first episode) when the
     dataset is on this machine. Anything else is a ValueError that names --context."""
     from worldsim.data.dataset import DatasetError, open_dataset
     from worldsim.data.holdout import held_out_names
 
     maze_space = maze_action_space(play.maze_config().continuous_yaw)
     if play.maze is not None or (play.dataset is None and play.action_space == maze_space):
-        return MazeContext(play.maze_config(), play.action_space)
+        return MazeContext(play.maze_config(), play.action_space, look_around)
     how = "start it from real frames with --context EPISODE_DIR (a recorded episode) or --context IMAGE ..."
     if play.dataset is None:
         raise ValueError(f"not trained on the built-in maze (its actions differ): {how}")
