@@ -21,7 +21,7 @@ def fake_env(monkeypatch):
         record_cli, "make_record_world", lambda env, batch, device, h, w, kwargs=None: FakeWorld(batch or 2, h, w)
     )
     policies = types.ModuleType("worldsim.env.policies")
-    policies.make_policy = lambda name, detour_prob=0.0: FakePolicy()
+    policies.make_policy = lambda name, detour_prob=0.0, repeat_prob=0.0: FakePolicy()
     monkeypatch.setitem(__import__("sys").modules, "worldsim.env.policies", policies)
 
 
@@ -145,7 +145,7 @@ def test_sigterm_discards_the_unfinished_episodes_and_keeps_the_finished(tmp_pat
                 signal.raise_signal(signal.SIGTERM)
             return super().act()
 
-    sys.modules["worldsim.env.policies"].make_policy = lambda name, detour_prob=0.0: TerminatedMidEpisode()
+    sys.modules["worldsim.env.policies"].make_policy = lambda name, detour_prob=0.0, repeat_prob=0.0: TerminatedMidEpisode()
     before = signal.getsignal(signal.SIGTERM)
     argv = ["record", "--episodes", "4", "--steps", "6", "--batch", "2", "--height", "8", "--width", "6",
             "--out", str(tmp_path), "--no-progress"]

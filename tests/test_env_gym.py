@@ -9,6 +9,7 @@ pytest.importorskip("ale_py")  # imports below stay after the skip: no ale_py, n
 
 from worldsim.cli import main
 from worldsim.data.dataset import open_dataset
+from worldsim.data.episode import read_episode
 from worldsim.env import make_world
 from worldsim.env.gym_world import GymWorld
 
@@ -94,3 +95,14 @@ def test_record_pong_resized(tmp_path) -> None:
     argv = ["record", "--env", f"gym:{PONG}", "--policy", "random", "--episodes", "1", "--steps", "5"]
     assert main([*argv, "--height", "64", "--width", "64", "--out", str(out), "--no-progress"]) == 0
     assert (open_dataset(out).height, open_dataset(out).width) == (64, 64)
+
+
+def test_record_with_held_keys(tmp_path) -> None:
+    out = tmp_path / "held"
+    argv = ["record", "--env", f"gym:{PONG}", "--env-kwargs", '{"repeat_action_probability": 0.0}',
+            "--repeat-prob", "0.75", "--episodes", "1", "--steps", "40", "--height", "16", "--width", "16"]
+    assert main([*argv, "--out", str(out), "--no-progress"]) == 0
+    info = open_dataset(out)
+    assert info.metas[0].source["repeat_prob"] == 0.75
+    actions = read_episode(out / info.names[0]).discrete[1:]  # [0] is the reset's no-op
+    assert (actions[1:] == actions[:-1]).mean() > 0.6  # uniform over Pong's 6 actions would repeat 1/6 of the time

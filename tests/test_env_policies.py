@@ -6,10 +6,10 @@ from worldsim.env.maze_world import MazeConfig, MazeWorld
 from worldsim.env.policies import ACTION, DETOUR_ACTIONS, DETOUR_STEPS, bfs_path, make_policy
 
 
-def run(name: str, steps: int, seed: int = 0, batch: int = 4, detour_prob: float = 0.0):
+def run(name: str, steps: int, seed: int = 0, batch: int = 4, detour_prob: float = 0.0, repeat_prob: float = 0.0):
     world = MazeWorld(MazeConfig(height=16, width=16), batch_size=batch)
     world.reset(seed)
-    policy = make_policy(name, detour_prob)
+    policy = make_policy(name, detour_prob, repeat_prob=repeat_prob)
     policy.reset(world, seed)
     actions, squares, gaps = [], [], []
     for _ in range(steps):
@@ -90,3 +90,20 @@ def test_detours_add_the_actions_steering_never_takes(name):
 def test_detour_prob_is_checked():
     with pytest.raises(ValueError, match="detour_prob must be in"):
         make_policy("wander", 1.5)
+
+
+def test_random_repeat_prob_holds_actions_as_recorded():
+    def repeats(actions: torch.Tensor) -> float:  # share of steps whose (discrete, yaw) equals the previous step's
+        return float((actions[1:] == actions[:-1]).all(-1).float().mean())
+
+    plain, sticky = run("random", 150)[1], run("random", 150, repeat_prob=0.75)[1]
+    assert repeats(plain) < 0.05  # a fresh (discrete, yaw) draw almost never repeats
+    assert 0.65 < repeats(sticky) < 0.85  # p = 0.75 of the steps keep the previous action whole
+    assert torch.equal(sticky, run("random", 150, repeat_prob=0.75)[1])  # still seeded
+
+
+def test_repeat_prob_is_checked():
+    with pytest.raises(ValueError, match=r"repeat_prob must be in \[0, 1\)"):
+        make_policy("random", repeat_prob=1.0)
+    with pytest.raises(ValueError, match="applies to the random policy"):
+        make_policy("wander", repeat_prob=0.5)

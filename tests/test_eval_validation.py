@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 import torch
 from torch import Tensor, nn
 
@@ -69,3 +70,15 @@ def test_rollout_drift_compares_its_first_and_last_frames() -> None:
     # the copied frame matches the truth early in the walk and less and less as the agent moves on
     assert metrics["drift_psnr"] > 0.5
     assert metrics["drift_sharpness"] >= 0.0
+
+
+def test_copy_last_scores_the_last_context_frame_against_the_rollout_frames() -> None:
+    size, context, rollout = 16, 3, 4
+    clips = validation_clips(MazeConfig(height=size, width=size), 2, context + rollout, torch.device("cpu"))
+
+    metrics = validate(LastFrameModel(size), clips, context, rollout, steps=2, action_space=maze_action_space())
+
+    # the model's rollout is the last context frame repeated: exactly the baseline
+    assert metrics["psnr_copy_last"] < 60  # the true frames change
+    assert metrics["psnr_copy_last"] == pytest.approx(metrics["psnr_rollout"], abs=1e-2)
+    assert metrics["rollout_minus_copy_last"] == pytest.approx(0.0, abs=1e-2)

@@ -77,12 +77,14 @@ def test_eval_on_the_held_out_episodes_of_its_dataset(game_run, tmp_path, capsys
 
     data, checkpoint = game_run
     argv = ["eval", "--data", str(data), str(checkpoint), "--clips", "2", "--context", "3", "--rollout", "2",
-            "--steps", "1", "--device", "cpu", "--out", str(tmp_path / "eval.json")]
+            "--steps", "1", "--device", "cpu", "--strip", str(tmp_path / "strip.png"), "--out", str(tmp_path / "eval.json")]
     assert main(argv) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "2 of 4 episodes of" in out and "unseen in training (episode_000001, episode_000003)" in out
     [row] = json.loads((tmp_path / "eval.json").read_text())["results"]
     assert all(0 < row[key] < 100 for key in ("psnr_one_step", "psnr_rollout", "psnr_rollout_last", "psnr_still"))
+    assert row["rollout_minus_copy_last"] == pytest.approx(row["psnr_rollout"] - row["psnr_copy_last"], abs=1e-4)
+    assert cv2.imread(str(tmp_path / "strip.png")).shape == (2 * 16, 2 * 16, 3)  # truth over the 2 rollout frames
     other = write_dataset(tmp_path / "other", episodes=1, length=10)  # never trained on: all of it counts
     assert main([*argv[:2], str(other), *argv[3:-2]]) == 0
     assert "1 of 1 episodes" in capsys.readouterr().out

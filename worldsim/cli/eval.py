@@ -73,6 +73,9 @@ def _register_compare(tests: argparse._SubParsersAction) -> None:
                              "(the held-out ones of the dataset they trained on; all of another) instead of "
                              "held-out mazes")
     parser.add_argument("--out", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--strip", type=Path, metavar="PNG",
+                        help="also write the first clip's rollout by the first checkpoint as a PNG strip "
+                             "(truth on top, as the trainer's validation samples)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run_compare)
 
@@ -85,8 +88,12 @@ def _run_compare(args: argparse.Namespace) -> int:
     settings = CompareSettings(clips=args.clips, context=args.context, rollout=args.rollout, skip=args.skip,
                                steps=args.steps, commit_noise=tuple(args.commit_noise),
                                data=None if args.data is None else str(args.data))
+    if args.strip is not None:
+        args.strip.parent.mkdir(parents=True, exist_ok=True)
     results = compare_checkpoints(args.checkpoints, settings, resolve_device(args.device),
-                                  progress=not args.no_progress)
+                                  progress=not args.no_progress, strip=args.strip)
+    if args.strip is not None:
+        print(f"wrote {args.strip}")
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(args.out, {"settings": vars(settings) | {"device": args.device}, "results": results})

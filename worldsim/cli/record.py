@@ -60,6 +60,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--detour-prob", type=finite_float, default=0.0, metavar="P",
         help="wander/revisit: per step, start a short stand/back/strafe detour with probability P (default: 0)",
     )
+    parser.add_argument(
+        "--repeat-prob", type=finite_float, default=0.0, metavar="P",
+        help="random: per step, keep the previous action with probability P, so keys are held for "
+             "1/(1-P) steps on average and recorded as taken (default: 0)",
+    )
     parser.add_argument("--episodes", type=int, default=4, help="number of episodes to record (default: 4)")
     parser.add_argument(
         "--steps",
@@ -140,8 +145,10 @@ def _record_policy(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> int:
     from worldsim.env.policies import make_policy  # after the world: env id errors come first
 
     policy_name = args.policy or ("wander" if args.env == "maze" else "random")
-    policy = make_policy(policy_name, args.detour_prob)
-    source = {"env": args.env, "policy": policy_name, **({"env_kwargs": env_kwargs} if env_kwargs else {})}
+    policy = make_policy(policy_name, args.detour_prob, repeat_prob=args.repeat_prob)
+    source = {"env": args.env, "policy": policy_name,
+              **({"repeat_prob": args.repeat_prob} if args.repeat_prob else {}),
+              **({"env_kwargs": env_kwargs} if env_kwargs else {})}
     paths = record_policy_episodes(
         world,
         policy,

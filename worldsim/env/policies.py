@@ -151,12 +151,23 @@ class MazePolicy:
 class RandomPolicy(MazePolicy):
     """Uniformly random discrete actions and yaw deltas: bumps into walls, covers little ground.
 
-    Needs no map, so it drives any world (gymnasium ones included), not only the maze.
+    Needs no map, so it drives any world (gymnasium ones included), not only the maze. With `repeat_prob`
+    > 0 each world keeps its previous action with that probability (sticky actions chosen by the player,
+    so the recorded action is the one taken): keys are held for 1 / (1 - repeat_prob) steps on average,
+    which carries a Breakout paddle across the screen instead of jittering in place.
     """
+
+    def __init__(self, repeat_prob: float = 0.0) -> None:
+        super().__init__()
+        if not 0.0 <= repeat_prob < 1.0:
+            raise ValueError(f"repeat_prob must be in [0, 1), got {repeat_prob}")
+        self.repeat_prob = repeat_prob
+        self.previous: tuple[np.ndarray | None, np.ndarray] | None = None  # last (discrete, continuous)
 
     def reset(self, world: World, seed: int | Sequence[int]) -> None:  # type: ignore[override]
         self.world = world  # type: ignore[assignment]
         self.rngs = _make_rngs(seed, world.batch_size)
+        self.previous = None
 
     def act(self) -> tuple[Tensor | None, Tensor | None]:
         world = self._require_world()
@@ -169,6 +180,11 @@ class RandomPolicy(MazePolicy):
         else:
             discrete = np.array([rng.integers(0, count) for rng in self.rngs], np.int64) if count else None
             continuous = np.array([rng.uniform(-bound, bound, width) for rng in self.rngs], np.float32)
+        if self.repeat_prob and self.previous is not None:  # drawn after the new actions: p = 0 keeps the old stream
+            keep = np.array([rng.random() < self.repeat_prob for rng in self.rngs])
+            discrete = None if discrete is None else np.where(keep, self.previous[0], discrete)
+            continuous = np.where(keep[:, None], self.previous[1], continuous)
+        self.previous = (discrete, continuous)
         discrete = None if discrete is None else torch.from_numpy(discrete).to(world.device)
         if not space.num_continuous:
             return discrete, None
@@ -264,8 +280,13 @@ def _dedupe(squares: list[Square]) -> list[Square]:
 POLICIES = {"random": RandomPolicy, "wander": WanderPolicy, "revisit": RevisitPolicy}
 
 
-def make_policy(name: str, detour_prob: float = 0.0) -> MazePolicy:
-    """A policy by name; `detour_prob` applies to the map-reading ones (random takes every action anyway)."""
+def make_policy(name: str, detour_prob: float = 0.0, repeat_prob: float = 0.0) -> MazePolicy:
+    """A policy by name; `detour_prob` applies to the map-reading ones (random takes every action anyway),
+    `repeat_prob` to random."""
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; choose one of {sorted(POLICIES)}")
-    return POLICIES[name]() if name == "random" else POLICIES[name](detour_prob=detour_prob)
+    if name == "random":
+        return RandomPolicy(repeat_prob=repeat_prob)
+    if repeat_prob:
+        raise ValueError(f"repeat_prob (--repeat-prob) applies to the random policy, not {name!r}")
+    return POLICIES[name](detour_prob=detour_prob)

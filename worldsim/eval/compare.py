@@ -24,10 +24,11 @@ from worldsim.eval.settings import CompareSettings
 
 
 def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device: torch.device,
-                        progress: bool = True) -> list[dict[str, Any]]:
+                        progress: bool = True, strip: Path | None = None) -> list[dict[str, Any]]:
     """One result row per (checkpoint, commit-noise level), printed as it is measured. Every checkpoint is
     checked against the clips (from their headers) before the first is scored; `progress` shows a bar over
-    all generated frames with the time left."""
+    all generated frames with the time left; `strip`: a PNG of the first clip's rollout by the first
+    checkpoint at the first commit-noise level (truth on top)."""
     from worldsim.checkpoint import load_checkpoint
     from worldsim.eval.validation import validate
 
@@ -40,14 +41,16 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
         for path in paths:
             model, play, metadata = load_checkpoint(path, device)
             for level in s.commit_noise:
-                metrics = validate(model, data, s.context, s.rollout, s.steps, commit_noise_level=level,
-                                   action_space=play.action_space, on_frame=lambda: bar.update(1))
+                first = path == paths[0] and level == s.commit_noise[0]
+                metrics = validate(model, data, s.context, s.rollout, s.steps, strip if first else None,
+                                   commit_noise_level=level, action_space=play.action_space,
+                                   on_frame=lambda: bar.update(1))
                 results.append({"checkpoint": str(path), "step": metadata.get("step"),
                                 "commit_noise_level": level, **metrics})
                 tqdm.write(f"{path}  step {metadata.get('step')}  commit {level:.2f}  one-step "
                            f"{metrics['psnr_one_step']:.2f}  rollout {metrics['psnr_rollout']:.2f}  last "
-                           f"{metrics['psnr_rollout_last']:.2f}  still {metrics['psnr_still']:.2f}  drift "
-                           f"{metrics['drift_psnr']:.2f} dB")
+                           f"{metrics['psnr_rollout_last']:.2f}  still {metrics['psnr_still']:.2f}  copy-last "
+                           f"{metrics['psnr_copy_last']:.2f}  drift {metrics['drift_psnr']:.2f} dB")
             del model
             if device.type == "cuda":
                 torch.cuda.empty_cache()

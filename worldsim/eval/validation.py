@@ -6,7 +6,9 @@ ground-truth frames fed into the model state, then `rollout` more frames:
   frame committed), so only one frame's error counts;
 - rollout: the frames are generated one after another from the model's own past and the true actions;
 - still: as many frames generated with the action space's no-op (zero yaw), whose truth is the last
-  context frame: in a static world a model that stands still must keep showing it.
+  context frame: in a static world a model that stands still must keep showing it;
+- copy-last: the trivial baseline, the last context frame scored against each rollout frame (a model that
+  beats it predicts motion; in a mostly static game such as Breakout it is a high bar).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def validate(
         on_frame()
     generated_frames = torch.stack(generated, 1)
     rollout_psnr = psnr(generated_frames, frames[:, context:])  # (B, rollout)
+    copy_last_psnr = psnr(frames[:, context - 1 : context], frames[:, context:])  # (B, rollout)
     noop_discrete, noop_continuous = action_space.noop_batch(batch, device=device)
     noop = noop_discrete, noop_continuous if use_continuous else None
     still = []
@@ -92,6 +95,8 @@ def validate(
         "psnr_rollout": float(rollout_psnr.mean()),
         "psnr_rollout_last": float(rollout_psnr[:, -1].mean()),
         "psnr_still": float(torch.stack(still).mean()),
+        "psnr_copy_last": float(copy_last_psnr.mean()),
+        "rollout_minus_copy_last": float((rollout_psnr - copy_last_psnr).mean()),
         # seed 2's drift |M(first 15 %) - M(last 15 %)| of the rollout, M = PSNR and sharpness
         "drift_psnr": drift(rollout_psnr),
         "drift_sharpness": drift(sharpness(generated_frames)),

@@ -16,7 +16,7 @@ from worldsim.data.atomic import atomic_path
 
 PSNR_KEYS: tuple[tuple[str, str], ...] = (
     ("psnr_one_step", "one-step"), ("psnr_rollout", "rollout mean"), ("psnr_rollout_last", "rollout last frame"),
-    ("psnr_still", "standing still"),
+    ("psnr_still", "standing still"), ("psnr_copy_last", "copy last frame"),
 )
 
 
