@@ -1,9 +1,10 @@
 # Source on a bare GPU server (no internet): installs the wheels in .whl/ (pure-Python mamba-ssm, pygame,
-# einops; build them with scripts/fetch_gpu_wheels.sh and copy them along with the checkout) and puts
-# worldsim on the path.
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+# einops, gymnasium and ale-py; build them with scripts/fetch_gpu_wheels.sh and copy them along with the
+# checkout) into WORLDSIM_SITE (default /tmp/site) and puts worldsim on the path.
+site=${WORLDSIM_SITE:-/tmp/site}
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "$site" .whl/*.whl \
   || { echo "wheel install failed"; exit 1; }
-export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1
+export PYTHONPATH=$site:$PWD PYTHONUNBUFFERED=1
 # NVLink multicast (NVLS) off for NCCL and PyTorch's symmetric memory: some multi-GPU servers (virtual
 # machines in particular) cannot set it up, and this model's gradients (25 MB) are too small to gain much
 # from it. WORLDSIM_NVLS=1 keeps NCCL's defaults on a server where it works.

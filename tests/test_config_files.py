@@ -1,7 +1,8 @@
 """The MemoryPack configs are the recipes they name, changed only where the variant must differ:
 configs/pack_local.yaml is configs/default.yaml with temporal pack+local (same size, data and budget), and
 configs/pack_local_memory.yaml is configs/memory.yaml's long-context recipe for that model, from scratch;
-configs/memory_deep.yaml grows the shipped model to twice its depth and starts out predicting what it did."""
+configs/memory_deep.yaml grows the shipped model to twice its depth and starts out predicting what it did.
+configs/atari_breakout.yaml trains on the recorded Breakout dataset and fits a shipped checkpoint."""
 
 from pathlib import Path
 
@@ -56,3 +57,21 @@ def test_memory_deep_config_starts_as_the_shipped_model(tmp_path):
     inputs = (frames, torch.full((1, 2), 0.5), torch.ones(1, 2, dtype=torch.long), torch.zeros(1, 2, 1))
     with torch.no_grad():
         torch.testing.assert_close(grown(*inputs), shipped.eval()(*inputs), rtol=0, atol=1e-5)
+
+
+def test_atari_breakout_config_trains_a_recorded_game_within_the_shipping_budget():
+    import torch
+
+    from worldsim.model.world_model import WorldModel
+
+    config = load_config(TrainConfig, CONFIGS / "atari_breakout.yaml")
+    validate_train_config(config)
+    model, data = config.model, config.data
+    assert data.source == "dataset" and data.dataset_dir == "data/atari_breakout" and data.holdout_every > 0
+    assert (model.image_height, model.image_width) == (64, 64)
+    assert (model.num_discrete_actions, model.num_continuous_actions) == (4, 0)  # NOOP, FIRE, RIGHT, LEFT
+    with torch.device("meta"):  # shapes only: nothing allocated
+        tensors = WorldModel(model).state_dict().values()
+    assert sum(tensor.numel() for tensor in tensors) * 2 <= 20e6  # bf16 weights fit a 20 MB checkpoint
+    # validation clips come from the held-out episodes' first frames: random Breakout lasts > 130 frames
+    assert config.logging.validation_context + config.logging.validation_rollout <= 130

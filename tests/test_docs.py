@@ -32,3 +32,28 @@ def test_checkpoint_folder_names_in_the_docs_are_the_trainers():
     for name, text in {"README.md": README, **DOCS}.items():
         for found in re.findall(r"step_\d+", text):
             assert found == checkpoint_name(int(found[5:])), f"{name}: {found}"
+
+
+def test_the_atari_job_records_what_own_game_md_says():
+    """scripts/gpu_atari_chunk.sh shards the recording over processes; docs/own-game.md names the one
+    `worldsim record` command that gives the same episodes, and configs/atari_breakout.yaml trains on them."""
+    import shlex
+
+    import yaml
+
+    documented = re.search(r"\n(worldsim record --env gym:ALE/Breakout-v5 [^`]*?--out data/atari_breakout)\n",
+                           DOCS["own-game.md"]).group(1)
+    script = (ROOT / "scripts" / "gpu_atari_chunk.sh").read_text()
+    recorded = re.search(r"python -m worldsim record (.*?)--no-progress", script, re.DOTALL).group(1)
+
+    def options(command: str) -> dict[str, str]:
+        words = shlex.split(command.replace("\\\n", " "))
+        return {word: words[i + 1] for i, word in enumerate(words) if word.startswith("--")}
+
+    doc, job = options(documented), options(recorded)
+    same = ("--env", "--env-kwargs", "--repeat-prob", "--fps", "--height", "--width")
+    assert {key: doc[key] for key in same} == {key: job[key] for key in same}
+    assert doc["--seed"] == "0" and "--seed $((k * per))" in recorded  # shard k starts at seed k * per
+    assert f'episodes=${{EPISODES:-{doc["--episodes"]}}} steps=${{STEPS:-{doc["--steps"]}}}' in script
+    config = yaml.safe_load((ROOT / "configs" / "atari_breakout.yaml").read_text())
+    assert config["data"]["dataset_dir"] == doc["--out"] and f"data={doc['--out']}" in script
