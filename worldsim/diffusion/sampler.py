@@ -1,4 +1,9 @@
-"""Frame-by-frame generation: Euler integration of the rectified flow from noise (t = 0) to data (t = 1)."""
+"""Frame-by-frame generation: Euler integration of the rectified flow from noise (t = 0) to data (t = 1).
+
+generate_frame = frame_noise (every random draw of a frame, in the order the integration uses them) +
+denoise_frame (deterministic given that noise): the part a caller may compile or capture as a CUDA graph
+while drawing the noise from any generator.
+"""
 
 from __future__ import annotations
 
@@ -20,17 +25,46 @@ def generate_frame(
     `commit_noise_level` (1.0 = clean; slightly below 1 makes the context robust to its own errors,
     the diffusion-forcing trick). Actions: discrete (B,) int64, continuous (B, C).
     """
+    check_sampling(steps, commit_noise_level)
+    noise, commit_noise = frame_noise(model, _batch_size(discrete, continuous), generator, commit_noise_level)
+    return denoise_frame(model, state, noise, commit_noise, discrete, continuous, steps, commit_noise_level)
+
+
+def check_sampling(steps: int, commit_noise_level: float) -> None:
     if steps < 1:
         raise ValueError(f"generate_frame: steps must be >= 1, got {steps}")
     if not 0.0 <= commit_noise_level <= 1.0:
         raise ValueError(f"generate_frame: commit_noise_level must be in [0, 1], got {commit_noise_level}")
+
+
+def frame_noise(
+    model: nn.Module, batch: int, generator: torch.Generator | None, commit_noise_level: float
+) -> tuple[Tensor, Tensor | None]:
+    """The start of the integration (B, 3, H, W) and, when commit_noise_level < 1, the noise that re-noises
+    the committed frame (else None), fp32 on the model's device, drawn from `generator` (None: the device's
+    default generator) in that order."""
     height, width = _frame_size(model)
-    batch = _batch_size(discrete, continuous)
     device = _device(model)
-    dtype = torch.float32
     gen_device = generator.device if generator is not None else device
-    frame = torch.randn((batch, 3, height, width), generator=generator, device=gen_device, dtype=dtype).to(device)
-    grid = torch.linspace(0.0, 1.0, steps + 1, device=device)
+    shape = (batch, 3, height, width)
+    noise = torch.randn(shape, generator=generator, device=gen_device, dtype=torch.float32).to(device)
+    if commit_noise_level >= 1.0:
+        return noise, None
+    return noise, torch.randn(shape, generator=generator, device=gen_device, dtype=torch.float32).to(device)
+
+
+@torch.no_grad()
+def denoise_frame(
+    model: nn.Module, state: Any, noise: Tensor, commit_noise: Tensor | None, discrete: Tensor | None,
+    continuous: Tensor | None, steps: int, commit_noise_level: float = 1.0,
+) -> Tensor:
+    """From `noise` (B, 3, H, W) to the frame in [-1, 1], committed to `state` (re-noised with
+    `commit_noise` when commit_noise_level < 1). No random draws and no host syncs: torch.compile traces it
+    as one graph with static shapes, and a CUDA graph can capture it."""
+    batch = noise.shape[0]
+    dtype = torch.float32
+    frame = noise
+    grid = torch.linspace(0.0, 1.0, steps + 1, device=noise.device)
     for i in range(steps):
         level = grid[i].expand(batch)
         velocity = model.step(frame, level, discrete, continuous, state, commit=False)
@@ -38,9 +72,8 @@ def generate_frame(
     frame = frame.clamp(-1.0, 1.0)
     committed = frame
     if commit_noise_level < 1.0:
-        noise = torch.randn(frame.shape, generator=generator, device=gen_device, dtype=dtype).to(device)
-        committed = commit_noise_level * frame + (1.0 - commit_noise_level) * noise
-    commit_level = torch.full((batch,), commit_noise_level, device=device)
+        committed = commit_noise_level * frame + (1.0 - commit_noise_level) * commit_noise
+    commit_level = torch.full((batch,), commit_noise_level, device=noise.device)
     model.step(committed, commit_level, discrete, continuous, state, commit=True)
     return frame
 

@@ -3,6 +3,8 @@
 reset(seed) commits real context frames (by default the first frame of built-in maze `seed`) to a fresh
 model state; each step(action) then generates one frame with `steps` Euler steps and commits it.
 Time and memory per step are constant for the fixed-state variants (ssm+local, local, ssm, pack+local).
+On CUDA the frame step is replayed as a CUDA graph; `compile=True` also runs it through torch.compile
+(engine.frame_step).
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from torch import Tensor, nn
 from worldsim.actions import ActionSpace
 from worldsim.checkpoint import CheckpointError, load_checkpoint
 from worldsim.device import resolve_device
-from worldsim.diffusion.sampler import generate_frame
+from worldsim.diffusion.sampler import frame_noise
 from worldsim.engine.cuda_graph import GraphedFrameGenerator, graph_capturable
+from worldsim.engine.frame_step import FrameStep, fixed_state
 from worldsim.engine.priming import ContextSource, context_from_paths, default_context
 from worldsim.frames import to_model, to_uint8
 from worldsim.model.state import ModelState
@@ -32,12 +35,16 @@ class WorldModelEngine:
     to the state, so the model treats its own frames as imperfect context (the diffusion-forcing remedy for
     drift; on the shipped weights it did not raise rollout PSNR, docs/playing.md). 1.0 commits the frames
     as generated.
+
+    `compile=True` compiles the frame step (torch.compile, inductor) for the fixed-state variants: off by
+    default until its speed-up is measured (docs/playing.md); a failure to compile falls back to the
+    uncompiled step with a note on stderr. Each number of steps compiles once, on its first frame.
     """
 
     def __init__(
         self, model: nn.Module, action_space: ActionSpace, context_source: ContextSource, *,
         batch_size: int = 1, steps: int = DEFAULT_SAMPLING_STEPS, commit_noise_level: float = 1.0,
-        use_cuda_graph: bool = True,
+        use_cuda_graph: bool = True, compile: bool = False,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -53,10 +60,12 @@ class WorldModelEngine:
         # graphed frame ~50% slower than the bf16 step benchmark (benchmarks/results/). CPU stays fp32.
         self.autocast = self.device.type == "cuda"
         self.use_cuda_graph = use_cuda_graph and graph_capturable(model, self.device)
+        self.compile = compile and fixed_state(model)
+        self._frame_steps: dict[tuple[int, float], FrameStep] = {}  # bound to self.state, kept across resets
+        self._graph: GraphedFrameGenerator | None = None
         self.steps = steps
         self.state: ModelState | None = None
         self.generator: torch.Generator | None = None
-        self._graph: GraphedFrameGenerator | None = None
         self.step_count = 0
         self.checkpoint_path: Path | None = None
 
@@ -65,6 +74,7 @@ class WorldModelEngine:
         cls, path: Path | str, device: str | torch.device = "auto", steps: int | None = None, *,
         batch_size: int = 1, commit_noise_level: float = 1.0, context_source: ContextSource | None = None,
         context: Sequence[Path | str] | None = None, use_cuda_graph: bool = True, look_around: bool = True,
+        compile: bool = False,
     ) -> WorldModelEngine:
         """Load `path` (a .safetensors checkpoint). reset() starts from `context_source`, else from the files
         in `context` (an episode directory or images), else from the world the checkpoint was trained on
@@ -82,7 +92,7 @@ class WorldModelEngine:
         engine = cls(
             model, play.action_space, context_source, batch_size=batch_size,
             steps=play_steps(device, play.sampling_steps) if steps is None else steps,
-            commit_noise_level=commit_noise_level, use_cuda_graph=use_cuda_graph,
+            commit_noise_level=commit_noise_level, use_cuda_graph=use_cuda_graph, compile=compile,
         )
         engine.checkpoint_path = Path(path)
         return engine
@@ -138,32 +148,46 @@ class WorldModelEngine:
         """Priming and generation run under the same autocast, so the state sees one precision."""
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast)
 
+    @property
+    def compiled(self) -> bool:
+        """Whether the current frame step runs compiled (False after a failed compile fell back)."""
+        step = self._frame_steps.get((self.steps, self.commit_noise_level))
+        return self.compile and (step is None or step.compiled)
+
     def _generate(self, discrete: Tensor | None, continuous: Tensor | None) -> Tensor:
+        frame_step = self._frame_step()
         if self.use_cuda_graph:
             if self._graph is None:
-                self._graph = GraphedFrameGenerator(
-                    self.model, self.state, self.batch_size, self.steps, self.commit_noise_level
-                )
+                self._graph = GraphedFrameGenerator(frame_step, self.batch_size)
             return self._graph(discrete, continuous)
-        return generate_frame(
-            self.model, self.state, discrete, continuous, self.steps, self.generator, self.commit_noise_level
-        )
+        noise, commit_noise = frame_noise(self.model, self.batch_size, self.generator, self.commit_noise_level)
+        return frame_step(noise, commit_noise, discrete, continuous)
+
+    def _frame_step(self) -> FrameStep:
+        key = (self.steps, self.commit_noise_level)
+        if key not in self._frame_steps:
+            self._frame_steps[key] = FrameStep(self.model, self.state, *key, compiled=self.compile)
+        return self._frame_steps[key]
 
     def hud_info(self) -> dict[str, str]:
         info = {"steps": str(self.steps), "device": self.device.type}
+        if self.compile:
+            info["compile"] = "on" if self.compiled else "failed"
         if self.device.type == "cuda":
             info["graph"] = "on" if self.use_cuda_graph else "off"
             info["mem"] = f"{torch.cuda.memory_allocated(self.device) / 2**20:.0f} MiB"
         return info
 
     def _fresh_state(self) -> None:
-        """A CUDA graph is bound to the state's tensors, so a fixed-shape state is zeroed in place."""
+        """Frame steps (compiled or not) and CUDA graphs are bound to the state's tensors, so a fixed-shape
+        state is zeroed in place; a growing one (temporal='full') is replaced, with its frame steps."""
         fresh = self.model.init_state(self.batch_size, self.device)
-        if self.state is not None and self.use_cuda_graph:
+        if self.state is not None and fixed_state(self.model):
             for tensor, value in zip(self.state.tensors(), fresh.tensors()):
                 tensor.copy_(value)
         else:
             self.state = fresh
+            self._frame_steps.clear()
 
     def _seed_noise(self, seed: int) -> None:
         # CUDA graphs replay the default CUDA generator's stream; eager CPU play uses a private one.
