@@ -1,6 +1,9 @@
 import json
 
-from worldsim.bench.play import sample_points
+import pytest
+import torch
+
+from worldsim.bench.play import run_modes, sample_points
 from worldsim.cli import main
 
 
@@ -22,4 +25,30 @@ def test_bench_play_writes_json_and_png_per_variant(tmp_path, capsys):
     for run in report["runs"]:
         assert [p["frame"] for p in run["points"]] == [1, 2, 5, 6]
         assert all(p["ms_per_frame"] > 0 and p["rss"] > 0 for p in run["points"])
+        assert not run["graph"] and not run["compile"] and not run["compiled"]
     assert out.with_suffix(".png").stat().st_size > 1000
+
+
+def test_modes_say_graph_and_compile_and_run_once_where_they_fall_back():
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    modes = ["graph", "graph+compile", "eager", "compile"]
+    assert run_modes(modes, False, cuda, "ssm+local") == [(True, False), (True, True), (False, False), (False, True)]
+    assert run_modes(modes, False, cpu, "ssm+local") == [(False, False), (False, True)]  # no graphs on a CPU
+    assert run_modes(modes, False, cuda, "full") == [(False, False)]  # a growing state: neither
+    assert run_modes(["graph", "eager"], True, cuda, "local") == [(True, True), (False, True)]  # --compile
+
+
+def test_bench_play_takes_the_model_from_a_training_config(tmp_path, capsys):
+    config = tmp_path / "deep.yaml"
+    config.write_text("model:\n  depth: 2\n  width: 32\n  attn_heads: 2\n  ssm_headdim: 16\n"
+                      "  image_height: 16\n  image_width: 16\n  block_sizes: [[4, 4]]\n  ssm_chunk: 8\n"
+                      "schedule:\n  max_steps: 5\n")
+    out = tmp_path / "bench"
+    assert main(["bench", "play", "--device", "cpu", "--frames", "2", "--steps", "1", "--variants", "local",
+                 "--modes", "eager", "--config", str(config), "--set", "depth=1", "--out", str(out),
+                 "--no-progress"]) == 0
+    (run,) = json.loads(out.with_suffix(".json").read_text())["runs"]
+    assert run["config"]["depth"] == 1 and run["config"]["width"] == 32 and run["config"]["temporal"] == "local"
+    with pytest.raises(SystemExit):
+        main(["bench", "play", "--modes", "graph+eager"])
+    assert "invalid choice" in capsys.readouterr().err

@@ -3,8 +3,13 @@ import torch
 
 from worldsim.actions import maze_action_space
 from worldsim.checkpoint import PlayBlock, save_checkpoint
-from worldsim.engine import WorldModelEngine
-from worldsim.model import WorldModel, tiny_model_config
+from worldsim.diffusion.sampler import generate_frame
+from worldsim.engine import MazeContext, WorldModelEngine
+from worldsim.engine.cuda_graph import GraphedFrameGenerator
+from worldsim.engine.frame_step import FrameStep
+from worldsim.env.maze_world import MazeConfig
+from worldsim.frames import to_model
+from worldsim.model import ModelConfig, WorldModel, tiny_model_config
 
 pytestmark = pytest.mark.cuda
 
@@ -71,3 +76,57 @@ def test_a_step_with_host_actions_does_not_wait_for_the_gpu(checkpoint):
         torch.cuda.set_sync_debug_mode("default")
     with pytest.raises(ValueError, match="out of range"):
         engine.step(torch.tensor([9]), torch.zeros(1, 1))
+
+
+def perturbed(model: WorldModel, seed: int = 0) -> WorldModel:
+    """Weights moved off their zero init (output head, adaLN gates), so frames depend on model and state."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    return model.cuda().eval()
+
+
+def rel_error(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a.float() - b.float()).norm() / b.float().norm().clamp_min(1e-12))
+
+
+# 9 committed frames: pack+local rewrites its pack twice (segments of 4)
+@pytest.mark.parametrize("temporal", ["ssm+local", "pack+local"])
+@torch.no_grad()
+def test_compiled_graph_replay_matches_eager(temporal):
+    """torch.compile (inductor, the Triton scan inside its graph) + CUDA graph replay vs eager generate_frame,
+    fp32: fused kernels round differently, so a relative error, not equality."""
+    torch.manual_seed(0)
+    model = perturbed(WorldModel(ModelConfig(temporal=temporal, depth=2)))
+    graph_state, eager_state = model.init_state(1), model.init_state(1)
+    storage = [tensor.data_ptr() for tensor in graph_state.tensors()]
+    graphed = GraphedFrameGenerator(FrameStep(model, graph_state, 2, 0.95, compiled=True), batch_size=1)
+    assert graphed.frame_step.compiled
+    actions = [(torch.tensor([t % 9], device="cuda"), torch.full((1, 1), 0.05 * t - 0.2, device="cuda"))
+               for t in range(9)]
+    torch.cuda.manual_seed(7)  # the graph and generate_frame draw the default CUDA generator's noise
+    replayed = [graphed(*action).clone() for action in actions]
+    torch.cuda.manual_seed(7)
+    eager = [generate_frame(model, eager_state, *action, 2, None, 0.95) for action in actions]
+    for t, (got, expected) in enumerate(zip(replayed, eager)):
+        assert rel_error(got, expected) < 1e-3, t
+    for got, expected in zip(graph_state.tensors(), eager_state.tensors()):
+        assert rel_error(got, expected) < 1e-3
+    assert [tensor.data_ptr() for tensor in graph_state.tensors()] == storage
+    assert int(graph_state.frame_index) == int(eager_state.frame_index) == 9
+
+
+def test_engine_with_compile_plays_the_frames_of_the_engine_without():
+    """Same seed, same frames under bf16 autocast, within bf16 rounding (inductor keeps fused intermediates
+    in fp32 where eager rounds each op to bf16)."""
+    torch.manual_seed(0)
+    model = perturbed(WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1)))
+    space = maze_action_space()
+    context = MazeContext(MazeConfig(height=16, width=16), space)
+    plain = WorldModelEngine(model, space, context, steps=3)
+    compiled = WorldModelEngine(model, space, context, steps=3, compile=True)
+    expected, got = rollout(plain, 12), rollout(compiled, 12)
+    assert compiled.compiled and compiled.use_cuda_graph and compiled.hud_info()["compile"] == "on"
+    assert rel_error(to_model(got), to_model(expected)) < 3e-2
+    assert (got.int() - expected.int()).abs().float().mean() < 1.0  # uint8 levels

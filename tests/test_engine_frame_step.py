@@ -8,6 +8,7 @@ CUDA tests (tests/test_engine_cuda_graph.py).
 
 from __future__ import annotations
 
+import argparse
 from types import SimpleNamespace
 
 import pytest
@@ -16,10 +17,11 @@ import torch._dynamo
 from torch import nn
 
 from worldsim.actions import maze_action_space
+from worldsim.checkpoint import PlayBlock, save_checkpoint
+from worldsim.cli.play import add_play_arguments, build_world
 from worldsim.diffusion.sampler import frame_noise, generate_frame
-from worldsim.engine import MazeContext, WorldModelEngine, frame_step
+from worldsim.engine import frame_step
 from worldsim.engine.frame_step import FrameStep
-from worldsim.env.maze_world import MazeConfig
 from worldsim.model import WorldModel, tiny_model_config
 
 
@@ -43,10 +45,11 @@ def perturbed_model(temporal: str, **overrides) -> WorldModel:
     return model
 
 
-# pack+local: 4 frames with segments of 2 commit the frame-0 init and two squezes
-@pytest.mark.parametrize("temporal,commit_noise_level", [("ssm+local", 1.0), ("pack+local", 0.9)])
-def test_compiled_frame_step_equals_eager_and_writes_the_state_in_place(temporal, commit_noise_level):
-    model = perturbed_model(temporal)
+def test_compiled_frame_step_equals_eager_and_writes_the_state_in_place():
+    """pack+local (ssm+local: the next test): 4 frames with segments of 2 commit the frame-0 init and two
+    squeezes; re-noised commits."""
+    commit_noise_level = 0.9
+    model = perturbed_model("pack+local")
     eager_state, compiled_state = model.init_state(1), model.init_state(1)
     storage = [tensor.data_ptr() for tensor in compiled_state.tensors()]
     step = FrameStep(model, compiled_state, 1, commit_noise_level, compiled=True, backend="aot_eager")
@@ -67,25 +70,33 @@ def test_compiled_frame_step_equals_eager_and_writes_the_state_in_place(temporal
     assert not torch.equal(step(noise, commit_noise, torch.tensor([1]), continuous), got)
 
 
-def test_engine_with_compile_plays_the_frames_of_the_engine_without(monkeypatch):
-    """Same seed, same frames; a reset zeroes the state in place, so the compiled step is reused (one graph)."""
+def test_play_compile_flag_plays_the_frames_and_states_of_the_engine_without(monkeypatch, tmp_path):
+    """`worldsim play --compile` on ssm+local: same seed, same frames and state; a reset zeroes the state in
+    place, so the compiled step is reused (one graph)."""
     monkeypatch.setattr(frame_step, "COMPILE_BACKEND", "aot_eager")
-    model = perturbed_model("ssm+local", num_discrete_actions=9, num_continuous_actions=1)
-    space = maze_action_space()
+    path = tmp_path / "tiny.safetensors"
+    save_checkpoint(path, perturbed_model("ssm+local", num_discrete_actions=9, num_continuous_actions=1),
+                    PlayBlock(maze_action_space(), (16, 16)))
+    parser = argparse.ArgumentParser()
+    add_play_arguments(parser)
+    options = ["--checkpoint", str(path), "--device", "cpu", "--steps", "1", "--commit-noise", "0.95"]
+    engines = {compile: build_world(parser.parse_args(options + (["--compile"] if compile else [])))
+               for compile in (False, True)}
     actions = [(torch.tensor([a]), torch.tensor([[0.1 * a - 0.2]])) for a in (1, 4, 7)]
-    played = {}
-    for compile in (False, True):
-        engine = WorldModelEngine(model, space, MazeContext(MazeConfig(height=16, width=16), space), steps=1,
-                                  commit_noise_level=0.95, compile=compile)
+    played, storage = {}, []
+    for compile, engine in engines.items():
         runs = []
         for _ in range(2):
             engine.reset(3)
             runs.append(torch.stack([engine.step(d, c)[0] for d, c in actions]))
+            storage.append([tensor.data_ptr() for tensor in engine.state.tensors()])
         played[compile] = runs
         assert engine.compiled == compile and engine.hud_info().get("compile") == ("on" if compile else None)
-    assert len(engine._frame_steps) == 1
     torch.testing.assert_close(played[True][0], played[False][0], rtol=0, atol=1)  # uint8 rounding
     torch.testing.assert_close(played[True][1], played[True][0], rtol=0, atol=0)  # the reset replays
+    for compiled_tensor, eager_tensor in zip(engines[True].state.tensors(), engines[False].state.tensors()):
+        torch.testing.assert_close(compiled_tensor, eager_tensor, rtol=1e-6, atol=1e-6)
+    assert storage[2] == storage[3] and engines[True].state.frame_index.tolist() == [4]  # 1 context + 3 frames
     assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
 
 

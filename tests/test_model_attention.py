@@ -1,5 +1,6 @@
 """Frame-local attention over a clip builds each frame's key window from shifted slices; same result and
-gradients as the index gather it replaced (kept here as the reference)."""
+gradients as the index gather it replaced (kept here as the reference). RoPE's angles are computed once for
+queries and keys; same values as the per-tensor rotation it replaced."""
 
 from __future__ import annotations
 
@@ -7,7 +8,33 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from worldsim.model.attention import FrameAttention
+from worldsim.model.attention import FrameAttention, frame_rotation, rotate
+
+
+def rotate_by_frame(x: torch.Tensor, positions: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
+    """The rotation as of commit 14473b1: angles (and an fp32 copy of x per half) computed per tensor."""
+    half = x.shape[-1] // 2
+    inv_freq = base ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)
+    angles = positions.to(torch.float32)[..., None] * inv_freq
+    cos, sin = angles.cos()[:, :, None, None], angles.sin()[:, :, None, None]
+    x1, x2 = x.float()[..., :half], x.float()[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_shared_rotation_equals_the_per_tensor_rotation_and_keeps_relative_offsets(dtype) -> None:
+    torch.manual_seed(0)
+    q, k = torch.randn(2, 2, 3, 4, 16).to(dtype), torch.randn(2, 2, 3, 4, 16).to(dtype)  # (B, T, N, h, d)
+    positions = torch.tensor([[0, 7], [9_990, 9_999]])
+    rotation = frame_rotation(positions, 16)
+    for x in (q, k):
+        assert torch.equal(rotate(x, rotation), rotate_by_frame(x, positions))
+    # a score sees only the offset between the query's and the key's frame (here 3): shifting both changes nothing
+    def scores(shift: int) -> torch.Tensor:
+        return (rotate(q, frame_rotation(positions + shift, 16)) * rotate(k, frame_rotation(positions + shift + 3, 16))).sum(-1)
+
+    torch.testing.assert_close(scores(5), scores(0), rtol=1e-3, atol=1e-3)
+    assert not torch.allclose(scores(0), (q.float() * k.float()).sum(-1), rtol=1e-3, atol=1e-3)
 
 
 def gathered_local(self, q, k, v, past_keys, past_values, past_valid):

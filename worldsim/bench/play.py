@@ -1,9 +1,10 @@
 """Playing speed and memory against session length: ms/frame and memory at frames 1 … N for the temporal
-variants (ssm+local, local, full, pack+local), eager and CUDA graph, with random-init models of the same
-size.
+variants (ssm+local, local, full, pack+local), eager and CUDA graph, with or without torch.compile of the
+frame step, with random-init models of the shipped size (or a config's, --config / --set).
 
     python -m worldsim.bench.play --out out/bench_play        # GPU: 10,000 frames; CPU: 30
     worldsim bench play --variants ssm+local --frames 200 --set width=128
+    worldsim bench play --variants ssm+local --modes graph graph+compile --config configs/memory_deep.yaml
 
 Writes OUT.json and OUT.png (default out/bench_play.*). ssm+local, local and pack+local keep a fixed
 state, so their ms/frame and memory at frame 10,000 should match frame 100 (within FLAT_TOLERANCE, 5%);
@@ -33,8 +34,10 @@ from worldsim.env.maze_world import MazeConfig
 from worldsim.model import ModelConfig, WorldModel, count_parameters
 from worldsim.paths import OUTPUT_DIR
 from worldsim.sampling_steps import play_steps
+from worldsim.train.config import TrainConfig
 
 VARIANTS = ("ssm+local", "local", "full", "pack+local")
+MODES = ("graph", "eager", "graph+compile", "compile")  # compile: torch.compile of the frame step, no graph
 GPU_FRAMES, CPU_FRAMES = 10_000, 30
 FULL_MAX_FRAMES = 1_000  # full attention's KV cache grows per frame: ~4 MiB/frame at the default size
 EAGER_MAX_FRAMES = 1_000  # eager CUDA is launch-bound (~10x slower than a graph): enough to show the trend
@@ -58,14 +61,32 @@ def memory_bytes(device: torch.device) -> dict[str, int]:
 
 
 @torch.no_grad()
+def run_modes(modes: list[str], compile_all: bool, device: torch.device, variant: str) -> list[tuple[bool, bool]]:
+    """(CUDA graph, compiled) of each mode that can run here, without repeats: graphs need CUDA, and
+    neither applies to the growing full-attention state; compile_all compiles every mode."""
+    runs = []
+    for mode in modes:
+        parts = mode.split("+")
+        fixed = variant != "full"
+        run = ("graph" in parts and device.type == "cuda" and fixed, ("compile" in parts or compile_all) and fixed)
+        if run not in runs:
+            runs.append(run)
+    return runs
+
+
+def mode_label(graph: bool, compiled: bool) -> str:
+    return ("graph" if graph else "eager") + ("+compile" if compiled else "")
+
+
 def bench_engine(config: ModelConfig, device: torch.device, frames: int, steps: int, graph: bool,
-                 label: str = "play", progress: bool = False) -> dict:
+                 label: str = "play", progress: bool = False, compiled: bool = False) -> dict:
     """Per-frame wall time (including the copy of the frame to the host, as the app does) and memory."""
     torch.manual_seed(0)
     space = maze_action_space()
     model = WorldModel(config).to(device)
     maze = MazeConfig(height=config.image_height, width=config.image_width)
-    engine = WorldModelEngine(model, space, MazeContext(maze, space), steps=steps, use_cuda_graph=graph)
+    engine = WorldModelEngine(model, space, MazeContext(maze, space), steps=steps, use_cuda_graph=graph,
+                              compile=compiled)
     engine.reset(0)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
@@ -82,8 +103,9 @@ def bench_engine(config: ModelConfig, device: torch.device, frames: int, steps: 
             memory.append({"frame": index + 1, **memory_bytes(device)})
     ms = [float(np.median(times[max(0, p - WINDOW) : p]) * 1000) for p in points]
     return {
-        "graph": engine.use_cuda_graph, "steps": steps, "frames": frames,
-        "first_frame_ms": float(times[0] * 1000),  # includes graph capture
+        "graph": engine.use_cuda_graph, "compile": compiled, "compiled": engine.compiled,  # False: fell back
+        "steps": steps, "frames": frames,
+        "first_frame_ms": float(times[0] * 1000),  # includes compilation and graph capture
         "points": [{"frame": p, "ms_per_frame": m, **mem} for p, m, mem in zip(points, ms, memory)],
     }
 
@@ -108,7 +130,7 @@ def plot(results: list[dict], device: torch.device, path: Path) -> None:
     key = "allocated" if device.type == "cuda" else "rss"
     figure, (speed, memory) = plt.subplots(1, 2, figsize=(11, 4))
     for run in results:
-        label = f"{run['variant']} ({'graph' if run['graph'] else 'eager'})"
+        label = f"{run['variant']} ({mode_label(run['graph'], run.get('compiled', False))})"
         frames = [p["frame"] for p in run["points"]]
         speed.plot(frames, [p["ms_per_frame"] for p in run["points"]], marker="o", label=label)
         memory.plot(frames, [p[key] / 2**20 for p in run["points"]], marker="o", label=label)
@@ -131,13 +153,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int,
                         help="denoising steps (default: the device's play default, worldsim/sampling_steps.py)")
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
-    parser.add_argument("--modes", nargs="+", default=["graph", "eager"], choices=["graph", "eager"],
-                        help="CUDA graph and/or eager (graph falls back to eager on CPU and for full)")
+    parser.add_argument("--modes", nargs="+", default=["graph", "eager"], choices=MODES,
+                        help="CUDA graph and/or eager, each with or without torch.compile of the frame step "
+                             "(graph+compile, compile); graph falls back to eager on CPU and for full, which "
+                             "is never compiled (default: graph eager)")
+    parser.add_argument("--compile", action="store_true",
+                        help="compile the frame step in every mode (torch.compile, inductor; the first frame "
+                             "of a run compiles: seconds to minutes, reported as first_frame_ms). Off by default "
+                             "until measured; compare with --modes graph graph+compile")
     parser.add_argument("--full-max-frames", type=int, default=FULL_MAX_FRAMES,
                         help=f"cap for the growing full-attention variant (default {FULL_MAX_FRAMES})")
     parser.add_argument("--eager-max-frames", type=int, default=EAGER_MAX_FRAMES,
-                        help=f"cap for eager runs on CUDA (default {EAGER_MAX_FRAMES})")
-    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="ModelConfig overrides")
+                        help=f"cap for runs without a CUDA graph on CUDA (eager, compile; default {EAGER_MAX_FRAMES})")
+    parser.add_argument("--config", type=Path, metavar="YAML",
+                        help="take the model from this training config's model section (e.g. "
+                             "configs/memory_deep.yaml: 12 layers); default: the shipped model's ModelConfig")
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="ModelConfig overrides, after --config (e.g. depth=12 width=384)")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="torch CPU threads (default: measured, worldsim.cpu_threads)")
     parser.add_argument("--out", type=Path, default=OUTPUT_DIR / "bench_play",
@@ -150,24 +182,21 @@ def run(args: argparse.Namespace) -> int:
     frames = args.frames or (GPU_FRAMES if device.type == "cuda" else CPU_FRAMES)
     steps = play_steps(device) if args.steps is None else args.steps
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu ({torch.get_num_threads()} threads)"
-    results, seen = [], set()
+    results = []
     for variant in args.variants:
-        config = load_config(ModelConfig, None, [f"temporal={variant}", *args.set])
-        for mode in args.modes:
-            graph = mode == "graph" and device.type == "cuda" and variant != "full"
-            if (variant, graph) in seen:
-                continue  # graph requested where only eager runs
-            seen.add((variant, graph))
+        overrides = [f"model.{item}" for item in [f"temporal={variant}", *args.set]]
+        config = load_config(TrainConfig, args.config, overrides).model  # no --config: ModelConfig's defaults
+        for graph, compiled in run_modes(args.modes, args.compile, device, variant):
             count = min(frames, args.full_max_frames) if variant == "full" else frames
             if device.type == "cuda" and not graph:
                 count = min(count, args.eager_max_frames)
-            label = f"{variant} {'graph' if graph else 'eager'}"
-            run_result = bench_engine(config, device, count, steps, graph, label, not args.no_progress)
+            label = f"{variant} {mode_label(graph, compiled)}"
+            run_result = bench_engine(config, device, count, steps, graph, label, not args.no_progress, compiled)
             run_result.update(variant=variant, device=name, config=to_dict(config),
                               parameters=count_parameters(WorldModel(config)))
             run_result["summary"] = summarize(run_result, device)
             results.append(run_result)
-            print(f"{variant:10s} {'graph' if graph else 'eager'}: "
+            print(f"{label}: "
                   + "  ".join(f"{p['frame']}: {p['ms_per_frame']:.2f} ms" for p in run_result["points"][::3])
                   + f"  -> {run_result['summary']['frames_per_second']:.1f} frames/s", flush=True)
     target = GPU_TARGET_FPS if device.type == "cuda" else CPU_TARGET_FPS

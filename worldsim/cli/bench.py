@@ -12,7 +12,7 @@ from pathlib import Path
 # the benchmarks imports none of them (and not torch).
 FORWARDED: dict[str, tuple[str, str]] = {
     "play": ("worldsim.bench.play",
-             "ms/frame and memory vs frames generated, per temporal variant, eager and CUDA graph"),
+             "ms/frame and memory vs frames generated, per temporal variant: eager, CUDA graph, compiled"),
     "render": ("worldsim.bench.render", "built-in maze rendering speed (frames/s, batched and single)"),
     "loader": ("worldsim.bench.loader", "dataset clip-loader throughput"),
     "step": ("worldsim.bench.model_step", "one WorldModel.step: parameters, FLOPs, eager and CUDA-graph latency"),

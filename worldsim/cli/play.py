@@ -74,6 +74,11 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--side-by-side", action="store_true",
                         help="ground-truth maze (left) next to the model (right), same actions")
     parser.add_argument("--no-cuda-graph", action="store_true", help="run the model eagerly on CUDA")
+    parser.add_argument("--compile", action="store_true",
+                        help="compile each frame's model passes with torch.compile (inductor) before the CUDA "
+                             "graph capture; the first frame, and the first after a change of steps, compiles "
+                             "(up to minutes). Off by default: its speed-up is not measured yet "
+                             "(docs/playing.md). Falls back to uncompiled with a note if compiling fails")
     parser.add_argument("--screenshots", type=Path, default=OUTPUT_DIR / "screenshots",
                         help="folder for F12/K PNGs (default: %(default)s)")
     parser.add_argument("--recordings", type=Path, default=OUTPUT_DIR / "recordings",
@@ -128,7 +133,7 @@ def build_world(args: argparse.Namespace) -> World:
 
     engine = WorldModelEngine.from_checkpoint(
         checkpoint, args.device, args.steps, commit_noise_level=args.commit_noise, context=args.context,
-        use_cuda_graph=not args.no_cuda_graph, look_around=not args.first_frame_only,
+        use_cuda_graph=not args.no_cuda_graph, look_around=not args.first_frame_only, compile=args.compile,
     )
     if not args.context and not isinstance(engine.context_source, MazeContext):
         print(f"first frames: {engine.context_source.path} (the checkpoint's dataset; --context to choose)",

@@ -13,13 +13,21 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
-def rotate_by_frame(x: Tensor, positions: Tensor, base: float = 10000.0) -> Tensor:
-    """x (B, T, N, heads, d) rotated by frame index positions (B, T) long; computed in fp32."""
-    half = x.shape[-1] // 2
-    inv_freq = base ** (-torch.arange(half, device=x.device, dtype=torch.float32) / half)
+def frame_rotation(positions: Tensor, dim: int, base: float = 10000.0) -> tuple[Tensor, Tensor]:
+    """Frame indices (B, T) long -> RoPE (cos, sin), each (B, T, 1, 1, dim/2) fp32; computed once for the
+    queries and the keys (at one frame per call its 8 small kernels are as many as the rotation's own)."""
+    half = dim // 2
+    inv_freq = base ** (-torch.arange(half, device=positions.device, dtype=torch.float32) / half)
     angles = positions.to(torch.float32)[..., None] * inv_freq  # (B, T, d/2)
-    cos, sin = angles.cos()[:, :, None, None], angles.sin()[:, :, None, None]
-    x1, x2 = x.float()[..., :half], x.float()[..., half:]
+    return angles.cos()[:, :, None, None], angles.sin()[:, :, None, None]
+
+
+def rotate(x: Tensor, rotation: tuple[Tensor, Tensor]) -> Tensor:
+    """x (B, T, N, heads, d) rotated by frame_rotation's (cos, sin); computed in fp32."""
+    cos, sin = rotation
+    half = x.shape[-1] // 2
+    x = x.float()
+    x1, x2 = x[..., :half], x[..., half:]
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
 
 
@@ -43,8 +51,8 @@ class FrameAttention(nn.Module):
         past_valid (B, P) bool (frame-local: P = window, unfilled slots False)
         -> (out (B, T, N, D), keys, values, valid) of the frames the next call must see."""
         q, k, v = self.qkv(x).unflatten(-1, (3, self.heads, self.head_dim)).unbind(dim=3)  # (B, T, N, h, d)
-        q = rotate_by_frame(q, positions).to(v.dtype)
-        k = rotate_by_frame(k, positions).to(v.dtype)
+        rotation = frame_rotation(positions, self.head_dim)
+        q, k = rotate(q, rotation).to(v.dtype), rotate(k, rotation).to(v.dtype)
         if self.window is None:
             out, keys, values, valid = self._causal(q, k, v, past_keys, past_values)
         else:

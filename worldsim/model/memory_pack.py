@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from worldsim.model.attention import rotate_by_frame
+from worldsim.model.attention import frame_rotation, rotate
 
 
 class MemoryAttention(nn.Module):
@@ -63,8 +63,8 @@ class Memorize(nn.Module):
         q, k, v = self.qkv(tokens).unflatten(-1, (3, self.heads, -1)).unbind(dim=3)  # (M*P, S, w, h, d)
         # the frame order inside the segment enters through RoPE of the in-segment offset 0 .. S-1
         offsets = torch.arange(frames, device=segments.device).expand(tokens.shape[0], frames)
-        q = rotate_by_frame(q, offsets).to(v.dtype)
-        k = rotate_by_frame(k, offsets).to(v.dtype)
+        rotation = frame_rotation(offsets, q.shape[-1])
+        q, k = rotate(q, rotation).to(v.dtype), rotate(k, rotation).to(v.dtype)
         q, k, v = (t.flatten(1, 2).transpose(1, 2) for t in (q, k, v))  # (M*P, h, S*w, d)
         out = F.scaled_dot_product_attention(q, k, v)
         # mean over the window of (tokens + proj(out)) = mean(tokens) + proj(mean(out)): project P tokens only
