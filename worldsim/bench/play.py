@@ -60,7 +60,6 @@ def memory_bytes(device: torch.device) -> dict[str, int]:
     return {"rss": rss, "max_rss": peak}
 
 
-@torch.no_grad()
 def run_modes(modes: list[str], compile_all: bool, device: torch.device, variant: str) -> list[tuple[bool, bool]]:
     """(CUDA graph, compiled) of each mode that can run here, without repeats: graphs need CUDA, and
     neither applies to the growing full-attention state; compile_all compiles every mode."""
@@ -78,6 +77,7 @@ def mode_label(graph: bool, compiled: bool) -> str:
     return ("graph" if graph else "eager") + ("+compile" if compiled else "")
 
 
+@torch.no_grad()
 def bench_engine(config: ModelConfig, device: torch.device, frames: int, steps: int, graph: bool,
                  label: str = "play", progress: bool = False, compiled: bool = False) -> dict:
     """Per-frame wall time (including the copy of the frame to the host, as the app does) and memory."""
