@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from worldsim.bench.play import run_modes, sample_points
+from worldsim.bench.play import mode_label, run_modes, sample_points
 from worldsim.cli import main
 
 
@@ -33,6 +33,7 @@ def test_modes_say_graph_and_compile_and_run_once_where_they_fall_back():
     cuda, cpu = torch.device("cuda"), torch.device("cpu")
     modes = ["graph", "graph+compile", "eager", "compile"]
     assert run_modes(modes, False, cuda, "ssm+local") == [(True, False), (True, True), (False, False), (False, True)]
+    assert [mode_label(*run) for run in run_modes(modes, False, cuda, "ssm+local")] == modes
     assert run_modes(modes, False, cpu, "ssm+local") == [(False, False), (False, True)]  # no graphs on a CPU
     assert run_modes(modes, False, cuda, "full") == [(False, False)]  # a growing state: neither
     assert run_modes(["graph", "eager"], True, cuda, "local") == [(True, True), (False, True)]  # --compile

@@ -74,7 +74,8 @@ def run_modes(modes: list[str], compile_all: bool, device: torch.device, variant
 
 
 def mode_label(graph: bool, compiled: bool) -> str:
-    return ("graph" if graph else "eager") + ("+compile" if compiled else "")
+    """The --modes name of a run."""
+    return MODES[(0 if graph else 1) + (2 if compiled else 0)]
 
 
 @torch.no_grad()
