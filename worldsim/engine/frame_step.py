@@ -49,7 +49,8 @@ class FrameStep:
         self.model, self.state = model, state
         self.steps, self.commit_noise_level = steps, commit_noise_level
         self._compiled = (
-            torch.compile(self._denoise, backend=backend or COMPILE_BACKEND, fullgraph=True, dynamic=False) if compiled else None
+            torch.compile(self._denoise, backend=backend or COMPILE_BACKEND, fullgraph=True, dynamic=False)
+            if compiled else None
         )
         self._compiled_once = False  # the first call compiles; only that call may fall back
 
