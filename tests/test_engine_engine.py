@@ -282,7 +282,7 @@ def test_maze_context_looks_around_once_and_ends_on_the_first_view():
     assert torch.equal(frames.cpu(), around.frames[:, -1])
 
 
-def test_play_primes_the_model_with_a_look_around_unless_asked_not_to(tmp_path, monkeypatch):
+def test_play_primes_the_model_with_a_look_around_when_asked(tmp_path, monkeypatch):
     checkpoint = tmp_path / "maze.safetensors"
     model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1))
     save_checkpoint(checkpoint, model, PlayBlock(MAZE, (16, 16), maze=MazeConfig(size=5, height=16, width=16)))
@@ -295,9 +295,9 @@ def test_play_primes_the_model_with_a_look_around_unless_asked_not_to(tmp_path, 
         return engine
 
     monkeypatch.setattr(WorldModelEngine, "from_checkpoint", classmethod(spy))
-    for extra in ([], ["--first-frame-only"]):
+    for extra in ([], ["--look-around"]):
         out = tmp_path / f"play{len(extra)}.mp4"
         argv = ["play", "--checkpoint", str(checkpoint), "--device", "cpu", "--steps", "1", "--headless",
                 "--policy", "wander", "--frames", "2", "--out", str(out), *extra]
         assert main(argv) == 0
-    assert seen == [True, False]
+    assert seen == [False, True]

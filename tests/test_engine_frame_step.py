@@ -79,7 +79,7 @@ def test_play_compile_flag_plays_the_frames_and_states_of_the_engine_without(mon
                     PlayBlock(maze_action_space(), (16, 16)))
     parser = argparse.ArgumentParser()
     add_play_arguments(parser)
-    options = ["--checkpoint", str(path), "--device", "cpu", "--steps", "1", "--commit-noise", "0.95", "--first-frame-only"]
+    options = ["--checkpoint", str(path), "--device", "cpu", "--steps", "1", "--commit-noise", "0.95"]
     engines = {compile: build_world(parser.parse_args(options + (["--compile"] if compile else [])))
                for compile in (False, True)}
     actions = [(torch.tensor([a]), torch.tensor([[0.1 * a - 0.2]])) for a in (1, 4, 7)]

@@ -139,8 +139,8 @@ def _run_memory(args: argparse.Namespace) -> int:
 
 
 PRIMING_HELP = """How a play session's first frames shape what follows, on held-out mazes: the model primed with the
-maze's first frame alone vs the first frame and one turn on the spot (what `worldsim play` does unless
---first-frame-only), then driven along the same wander walk as the true maze. PSNR against the truth over
+maze's first frame alone vs the first frame and one turn on the spot (what `worldsim play
+--look-around` does), then driven along the same wander walk as the true maze. PSNR against the truth over
 frames 1-10, 11-30 and 31-N, next to repeating the first frame. Writes JSON (--out)."""
 
 

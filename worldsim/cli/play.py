@@ -67,10 +67,10 @@ def add_play_arguments(parser: argparse.ArgumentParser) -> None:
                         help="start the model from an episode directory or from image files (default: "
                              "the maze the checkpoint was trained on, or its dataset's first held-out "
                              "episode)")
-    parser.add_argument("--first-frame-only", action="store_true",
-                        help="in the built-in maze, start the model from the first frame alone (default: the first "
-                             "frame and one turn on the spot, 27 true frames, so the model has seen all around "
-                             "the player; it stays on the map longer)")
+    parser.add_argument("--look-around", action="store_true",
+                        help="in the built-in maze, start the model from the first frame and one turn on the spot "
+                             "(27 true frames) instead of the first frame alone: so far a little better after "
+                             "frame 10, a little worse before (worldsim eval priming)")
     parser.add_argument("--side-by-side", action="store_true",
                         help="ground-truth maze (left) next to the model (right), same actions")
     parser.add_argument("--no-cuda-graph", action="store_true", help="run the model eagerly on CUDA")
@@ -133,7 +133,7 @@ def build_world(args: argparse.Namespace) -> World:
 
     engine = WorldModelEngine.from_checkpoint(
         checkpoint, args.device, args.steps, commit_noise_level=args.commit_noise, context=args.context,
-        use_cuda_graph=not args.no_cuda_graph, look_around=not args.first_frame_only, compile=args.compile,
+        use_cuda_graph=not args.no_cuda_graph, look_around=args.look_around, compile=args.compile,
     )
     if not args.context and not isinstance(engine.context_source, MazeContext):
         print(f"first frames: {engine.context_source.path} (the checkpoint's dataset; --context to choose)",

@@ -73,7 +73,7 @@ class WorldModelEngine:
     def from_checkpoint(
         cls, path: Path | str, device: str | torch.device = "auto", steps: int | None = None, *,
         batch_size: int = 1, commit_noise_level: float = 1.0, context_source: ContextSource | None = None,
-        context: Sequence[Path | str] | None = None, use_cuda_graph: bool = True, look_around: bool = True,
+        context: Sequence[Path | str] | None = None, use_cuda_graph: bool = True, look_around: bool = False,
         compile: bool = False,
     ) -> WorldModelEngine:
         """Load `path` (a .safetensors checkpoint). reset() starts from `context_source`, else from the files

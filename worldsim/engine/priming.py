@@ -45,10 +45,11 @@ def check_same_action_space(model_space: ActionSpace, other: ActionSpace, what: 
 class MazeContext:
     """The built-in maze `seed` (seed+1, ... for the other batch elements) from its start pose: the first frame,
     and with `look_around` one full turn on the spot after it (steps_per_turn + 1 frames, ending on the first
-    view again), so the model has seen everything around the player before it generates a frame: on
-    held-out mazes that keeps it on the map longer (docs/playing.md, "First frames")."""
+    view again), so the model has seen everything around the player before it generates a frame. On held-out
+    mazes that helped only a little, and only after the first 10 frames (`worldsim eval priming`,
+    docs/playing.md "First frames"), so it is not the default."""
 
-    def __init__(self, maze_config: MazeConfig, action_space: ActionSpace, look_around: bool = True) -> None:
+    def __init__(self, maze_config: MazeConfig, action_space: ActionSpace, look_around: bool = False) -> None:
         self.maze_config = maze_config
         self.action_space = action_space
         self.look_around = look_around
@@ -125,7 +126,7 @@ def context_from_paths(
     return ImageContext(paths, action_space, *frame_size)
 
 
-def default_context(play: PlayBlock, look_around: bool = True) -> ContextSource:
+def default_context(play: PlayBlock, look_around: bool = False) -> ContextSource:
     """First frames when none are given, from the checkpoint's play block: the built-in maze it was trained
     on (MazeContext: with `look_around`, one turn on the spot); for a dataset checkpoint the dataset's first held-out episode (else its first episode) when the
     dataset is on this machine. Anything else is a ValueError that names --context."""

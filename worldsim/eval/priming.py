@@ -1,6 +1,6 @@
 """What a play session's first frames do to the frames that follow: on held-out mazes, the model primed with
-the maze's first frame alone vs the first frame and one turn on the spot (what `worldsim play` does,
-engine.priming.MazeContext), then driven along the same wander walk as the true maze; PSNR against the
+the maze's first frame alone (what `worldsim play` does) vs the first frame and one turn on the spot
+(`worldsim play --look-around`, engine.priming.MazeContext), then driven along the same wander walk as the true maze; PSNR against the
 truth per frame, summarised over frames 1-10, 11-30 and 31-N, next to repeating the first frame.
 """
 
