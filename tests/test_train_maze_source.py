@@ -9,6 +9,7 @@ from worldsim.config import load_config
 from worldsim.env.policies import ACTION, DETOUR_ACTIONS
 from worldsim.train.clip_sources import MazeClipSource
 from worldsim.train.config import TrainConfig, validate_train_config
+from worldsim.train.maze_pools import MazePools
 
 SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
 DETOURS = torch.tensor([ACTION[name] for name in DETOUR_ACTIONS])
@@ -48,5 +49,5 @@ def test_pooled_batches_are_reproducible_and_retrace_clips_come_back() -> None:
     resumed = MazeClipSource(config, torch.device("cpu"), seed=3)
     resumed.load_state_dict({"position": 2})
     assert torch.equal(resumed.next_batch()["frames"], batches[2]["frames"])
-    assert {MazeClipSource(DataConfig(retrace_fraction=0.5), torch.device("cpu"), seed=s).policy_for_pool(0)
+    assert {MazePools.of(DataConfig(retrace_fraction=0.5), seed=s, clip_length=9).policy(0)
             for s in range(20)} == {"retrace", "revisit", "wander"}

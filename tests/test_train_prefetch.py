@@ -59,6 +59,9 @@ class BrokenSource:
     def load_state_dict(self, state):
         pass
 
+    def close(self):
+        pass
+
 
 def test_a_failing_source_raises_in_the_training_thread_naming_the_cause():
     source = PrefetchingSource(BrokenSource(), CPU)

@@ -8,7 +8,8 @@
 Times the optimizer step on synthetic clips: forward + backward of the diffusion-forcing loss, gradient
 clipping, AdamW. Training FLOPs per frame are taken as 3x the model's analytic forward FLOPs
 (worldsim.model.estimate_clip_flops_per_frame). Separately times the config's training data source
-(data_frames_per_s, after one warm-up batch) and names the slower of the two as the bottleneck.
+(data_frames_per_s over data_batches batches, after a warm-up; measure_data says how many) and names the
+slower of the two as the bottleneck.
 
 Under torchrun (WORLD_SIZE > 1) the model is wrapped in DistributedDataParallel and frames/s, data
 frames/s and peak TFLOPs are totals over ranks; rank 0 prints and writes. --gpus N (N > 1) measures one
@@ -58,18 +59,36 @@ def _sync(device: torch.device) -> None:
 
 
 def measure_data(config: TrainConfig, device: torch.device, batches: int, rank: int = 0,
-                 world_size: int = 1) -> float | None:
-    """Frames/s of the training data source (maze rollouts or dataset loader); None when batches is 0."""
+                 world_size: int = 1) -> tuple[float | None, int]:
+    """Frames/s of the training data source (maze rollouts or dataset loader) and the batches timed;
+    (None, 0) when batches is 0.
+
+    A maze source renders data.maze_pool batches at once, and N maze workers N pools side by side: the
+    timed batches are rounded up to whole rounds of P·N batches (N = 1 in the training process), after an
+    untimed start (one whole pool in the training process; with workers, until every worker is ready)."""
     if batches <= 0:
-        return None
-    source = make_clip_source(config.data, device, config.seed, rank, world_size)
-    source.next_batch()  # warm-up: allocations, loader workers starting
-    _sync(device)
-    start = time.perf_counter()
-    for _ in range(batches):
-        source.next_batch()
-    _sync(device)
-    return batches * config.data.batch_size * config.data.clip_length / (time.perf_counter() - start)
+        return None, 0
+    data = config.data
+    source = make_clip_source(data, device, config.seed, rank, world_size)
+    try:
+        if data.source == "maze":
+            round_size = data.maze_pool * max(data.maze_workers, 1)
+            batches = -(-batches // round_size) * round_size
+            if data.maze_workers:
+                source.start()
+            else:
+                for _ in range(data.maze_pool):
+                    source.next_batch()
+        else:
+            source.next_batch()  # warm-up: allocations, loader workers starting
+        _sync(device)
+        start = time.perf_counter()
+        for _ in range(batches):
+            source.next_batch()
+        _sync(device)
+        return batches * data.batch_size * data.clip_length / (time.perf_counter() - start), batches
+    finally:
+        source.close()
 
 
 def measure(config: TrainConfig, steps: int, warmup: int, data_batches: int = 3,
@@ -119,7 +138,7 @@ def measure(config: TrainConfig, steps: int, warmup: int, data_batches: int = 3,
         from worldsim.bench.profile_summary import profile_steps as run_profile
 
         profile = run_profile(step, profile_steps, device.type)
-    data_frames_per_s = measure_data(config, device, data_batches, info.rank, info.world_size)
+    data_frames_per_s, data_batches_timed = measure_data(config, device, data_batches, info.rank, info.world_size)
     seconds = statistics.median(times)
     frames_per_s = batch * length / seconds
     train_flops_per_frame = 3 * estimate_clip_flops_per_frame(m)
@@ -134,6 +153,8 @@ def measure(config: TrainConfig, steps: int, warmup: int, data_batches: int = 3,
         "step_ms_median": 1000 * seconds,
         "frames_per_s": frames_per_s,
         "data_frames_per_s": data_frames_per_s,
+        "data_batches": data_batches_timed,
+        "maze_workers": config.data.maze_workers if config.data.source == "maze" else None,
         "bottleneck": None,
         "train_tflops_per_frame_estimate": train_flops_per_frame / 1e12,
         "achieved_tflops": achieved_tflops,
@@ -169,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation, allocator)")
     parser.add_argument("--peak-tflops", type=finite_float, default=None,
                         help="device peak for MFU (default: known GPUs)")
-    parser.add_argument("--data-batches", type=int, default=3, help="timed data-source batches (0: skip)")
+    parser.add_argument("--data-batches", type=int, default=3, help="timed data-source batches, rounded up to whole maze pools (0: skip)")
     parser.add_argument("--gpus", type=int, default=1, help="N > 1: also run N processes under torchrun")
     parser.add_argument("--profile", type=int, default=0, metavar="STEPS",
                         help="also profile this many steps: time shares of matmul, attention, scan, optimizer, "

@@ -1,9 +1,11 @@
 """Training clips, as dicts of frames uint8 (B, T, H, W, 3), discrete int64 (B, T), continuous (B, T, C).
 
-Two sources with one interface (`next_batch`, `state_dict`, `load_state_dict`) so that a resumed run
+Sources with one interface (`next_batch`, `state_dict`, `load_state_dict`, `close`) so that a resumed run
 continues with exactly the batches it would have seen:
 - `MazeClipSource`: the built-in maze rendered on the training device, no disk. Each clip is a pure
   function of (seed, global sample index), so the data position is just the batch counter.
+- `MazeWorkerSource` (data.maze_workers > 0, maze_workers.py): the same batches, rendered on CPU in
+  worker processes.
 - `DatasetClipSource`: a recorded dataset through the data package's memory-mapped clip loader with
   worker processes; on resume the loader is rebuilt with the same seed and the consumed batches skipped.
 
@@ -13,79 +15,49 @@ i·N·b + r·b + j, so a one-process run with batch N·b sees the same clips in 
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from typing import Any
 
 import torch
 
 from worldsim.actions import ActionSpace
-from worldsim.env.maze_world import MazeWorld
-from worldsim.env.memory_walks import retrace_clips
-from worldsim.env.rollout import HELD_OUT_SEED_BASE, Batch, rollout_maze_clips
+from worldsim.env.rollout import Batch
 from worldsim.train.config import DataConfig
+from worldsim.train.maze_pools import MazePools
+from worldsim.train.maze_workers import MazeWorkerSource
 
 
 class MazeClipSource:
-    """Clips of fresh training mazes (seeds < HELD_OUT_SEED_BASE, disjoint from validation).
-
-    `data.maze_pool` batches are rendered together as one world batch (the per-step cost of the policies
-    and the raycaster is shared), then handed out one by one; which policy drives them (retrace, revisit or
-    wander) is drawn per pool. Every row still has its own maze and policy seed from its global index.
-    """
+    """Clips of fresh training mazes (seeds < HELD_OUT_SEED_BASE, disjoint from validation), rendered on the
+    training device in this process, `data.maze_pool` batches at a time (maze_pools)."""
 
     def __init__(self, config: DataConfig, device: torch.device, seed: int, rank: int = 0, world_size: int = 1,
                  clip_length: int | None = None):
         self.config = config
-        self.clip_length = clip_length or config.clip_length
-        self.seed, self.rank, self.world_size = seed, rank, world_size
-        self.world = MazeWorld(config.maze, config.batch_size * config.maze_pool, device)
+        self.pools = MazePools.of(config, seed, clip_length or config.clip_length, rank, world_size)
+        self.world = self.pools.make_world(device)
         self.position = 0
-        self._pool: tuple[int, list[Batch]] | None = None  # (pool index, its batches)
+        self._pool: tuple[int, Batch] | None = None  # (pool index, the rendered pool)
 
     @property
     def action_space(self) -> ActionSpace:
         return self.world.action_space
 
     def next_batch(self) -> Batch:
-        pool_size = self.config.maze_pool
-        index, offset = divmod(self.position, pool_size)
+        index, offset = divmod(self.position, self.config.maze_pool)
         if self._pool is None or self._pool[0] != index:
-            self._pool = (index, self._render_pool(index))
+            self._pool = (index, self.pools.render(self.world, index))
         self.position += 1
-        return self._pool[1][offset]
-
-    def policy_for_pool(self, index: int) -> str:
-        """Drawn per pool, identically on every rank (the policy object is shared by the world batch)."""
-        draw = random.Random(f"{self.seed}/{index}").random()
-        retrace = self.config.retrace_fraction
-        if draw < retrace:
-            return "retrace"
-        return "revisit" if draw < retrace + (1.0 - retrace) * self.config.revisit_fraction else "wander"
-
-    def _render_pool(self, index: int) -> list[Batch]:
-        batch, pool_size = self.config.batch_size, self.config.maze_pool
-        indices = []
-        for position in range(index * pool_size, (index + 1) * pool_size):
-            first = position * self.world_size * batch + self.rank * batch  # global index of the batch's row 0
-            indices += range(first, first + batch)
-        seeds = [(self.seed * 1_000_003 + g) % HELD_OUT_SEED_BASE for g in indices]
-        policy_seeds = [random.Random(f"{self.seed}/clip/{g}").randrange(2**31) for g in indices]
-        policy = self.policy_for_pool(index)
-        if policy == "retrace":
-            back = (self.clip_length - 1) // 2
-            clips = retrace_clips(self.world, seeds, self.clip_length - 1 - back, back, policy_seeds, key_turns=True)
-            clips.pop("pose")
-        else:
-            clips = rollout_maze_clips(self.world, seeds, self.clip_length, policy, policy_seeds,
-                                       self.config.detour_prob)
-        return [{key: value[i * batch: (i + 1) * batch] for key, value in clips.items()} for i in range(pool_size)]
+        return self.pools.batch(self._pool[1], offset)
 
     def state_dict(self) -> dict[str, Any]:
         return {"position": self.position}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.position = int(state["position"])
+
+    def close(self) -> None:
+        """Nothing to release (the interface of sources that own processes)."""
 
 
 class DatasetClipSource:
@@ -149,8 +121,16 @@ class DatasetClipSource:
         self._iterator = None
         self._epoch = 0
 
+    def close(self) -> None:
+        """The loader's workers end with its iterator; a later next_batch rebuilds it at `position`."""
+        self._iterator = None
+        self._epoch = 0
+
 
 def make_clip_source(config: DataConfig, device: torch.device, seed: int, rank: int = 0, world_size: int = 1,
-                     clip_length: int | None = None) -> MazeClipSource | DatasetClipSource:
-    cls = MazeClipSource if config.source == "maze" else DatasetClipSource
-    return cls(config, device, seed, rank, world_size, clip_length)
+                     clip_length: int | None = None) -> MazeClipSource | MazeWorkerSource | DatasetClipSource:
+    if config.source == "dataset":
+        return DatasetClipSource(config, device, seed, rank, world_size, clip_length)
+    if config.maze_workers > 0:
+        return MazeWorkerSource(config, device, seed, rank, world_size, clip_length)
+    return MazeClipSource(config, device, seed, rank, world_size, clip_length)

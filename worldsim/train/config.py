@@ -12,6 +12,8 @@ from worldsim.env.maze_world import MazeConfig
 from worldsim.model.config import ModelConfig
 from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS, MAX_SAMPLING_STEPS
 
+MAX_MAZE_WORKERS = 256  # processes per training process: more is a typo, not a machine
+
 
 @dataclass
 class DataConfig:
@@ -31,6 +33,9 @@ class DataConfig:
     # of such a clip shows only views seen earlier, far outside the attention window (taken before revisit)
     retrace_fraction: float = 0.0
     maze_pool: int = 1  # maze batches rendered together (one world batch of maze_pool x batch_size): faster data
+    # processes rendering maze pools on CPU, one thread each (worldsim.train.maze_workers; the same batches);
+    # 0: rendered in the training process, on the training device
+    maze_workers: int = 0
     detour_prob: float = 0.0  # per step: start a short stand/back/strafe detour (worldsim.env.policies)
 
 
@@ -153,6 +158,12 @@ def validate_train_config(config: TrainConfig) -> None:
         raise ValueError(f"data.retrace_fraction needs data.clip_length >= 3, got {data.clip_length}")
     if not 1 <= data.maze_pool <= 4096:
         raise ValueError(f"data.maze_pool must be in [1, 4096], got {data.maze_pool}")
+    if not 0 <= data.maze_workers <= MAX_MAZE_WORKERS:
+        raise ValueError(f"data.maze_workers must be in [0, {MAX_MAZE_WORKERS}] (0: render in the training "
+                         f"process), got {data.maze_workers}")
+    if data.maze_workers and data.source != "maze":
+        raise ValueError(f"data.maze_workers={data.maze_workers} renders maze clips, but data.source is "
+                         f"{data.source!r}: a dataset's loader processes are data.num_workers")
     if config.init_fresh and not config.init_from:
         raise ValueError("init_fresh names parameters to keep fresh when loading init_from, but init_from is not set")
     if config.init_layers and not config.init_from:

@@ -29,6 +29,7 @@ class ClipSource(Protocol):
     def next_batch(self) -> Batch: ...
     def state_dict(self) -> dict[str, Any]: ...
     def load_state_dict(self, state: dict[str, Any]) -> None: ...
+    def close(self) -> None: ...
 
 
 class PrefetchingSource:
@@ -71,9 +72,11 @@ class PrefetchingSource:
         self._state = self.source.state_dict()
 
     def close(self) -> None:
+        """Stop the thread (it finishes the batch it is making), then the wrapped source."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=60)
+        self.source.close()
 
     def _start(self) -> None:
         self._queue = queue.Queue(maxsize=self.depth)

@@ -209,8 +209,8 @@ class _Trainer:
             result.checkpoint = self._checkpoint()
 
     def _close(self, previous_handlers: dict) -> None:
-        if isinstance(self.source, PrefetchingSource):
-            self.source.close()
+        if self.source is not None:
+            self.source.close()  # worker processes and the prefetch thread end here (exceptions, signals, time limit)
         if self.bar is not None:
             self.bar.close()
         if self.log is not None:
