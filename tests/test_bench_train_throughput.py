@@ -24,6 +24,15 @@ def test_one_process_reports_model_and_data_rates(tmp_path: Path) -> None:
     assert "world_size" not in result  # the one-process format is unchanged
 
 
+def test_maze_data_is_timed_over_whole_pools_of_every_worker(tmp_path: Path) -> None:
+    out = tmp_path / "throughput.json"
+    assert main([*FAST, "--data-batches", "1", "--out", str(out), "data.batch_size=1", "device=cpu",
+                 "data.maze_pool=2", "data.maze_workers=2"]) == 0
+    result = json.loads(out.read_text())
+    assert result["data_batches"] == 4 and result["maze_workers"] == 2  # one pool from each worker
+    assert result["data_frames_per_s"] > 0
+
+
 def test_data_measurement_can_be_skipped(tmp_path: Path) -> None:
     out = tmp_path / "throughput.json"
     assert main([*FAST, "--data-batches", "0", "--out", str(out), "data.batch_size=1", "device=cpu"]) == 0

@@ -94,7 +94,7 @@ def test_a_killed_worker_is_named_with_its_exit_code() -> None:
     source.start()
     (worker,) = worker_processes()
     os.kill(worker.pid, signal.SIGKILL)
-    with pytest.raises(RuntimeError, match=rf"maze worker 0 of 1 \(pid {worker.pid}\) exited with code -9"):
+    with pytest.raises(RuntimeError, match=rf"maze worker 0 of 1 \(pid {worker.pid}, exit code -9\)"):
         for _ in range(4):  # what it handed over before it died may still arrive
             source.next_batch()
     assert worker_processes() == []

@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # not imported at run time: the forkserver and workers need o
     from worldsim.train.config import DataConfig
 
 POLL_SECONDS = 0.2  # how often a waiting side checks that the other one is still there
-LAST_WORDS_SECONDS = 1.0  # after a worker exits: how long its last message may take through the pipe
+LAST_WORDS_SECONDS = 1.0  # after a worker exits: how long its last message (or exit code) may take to arrive
 
 
 class MazeWorkerSource:
@@ -139,17 +139,20 @@ class _Workers:
                     try:
                         return source.get(timeout=LAST_WORDS_SECONDS)
                     except queue.Empty:
-                        raise self._lost(k, "without a message") from None
+                        raise self._lost(k, "exited without a message") from None
             except (OSError, EOFError) as error:  # the pool's shared memory went with a dying worker
-                raise self._lost(k, f"while handing over a pool ({error!r})") from error
+                raise self._lost(k, f"failed to hand over a pool ({error!r})") from error
         raise RuntimeError("the maze workers were closed while the trainer waited for a pool")
 
     def _lost(self, k: int, how: str) -> RuntimeError:
         process = self.processes[k]
+        process.join(LAST_WORDS_SECONDS)  # a dying worker's exit code, before close() terminates a live one
+        code = process.exitcode
         self.close()
         return RuntimeError(
-            f"maze worker {k} of {self.count} (pid {process.pid}) exited with code {process.exitcode} {how}: "
-            f"killed (out of memory? lower data.maze_workers or data.maze_pool) or crashed")
+            f"maze worker {k} of {self.count} (pid {process.pid}, exit code {code}) {how}: killed or crashed "
+            f"(out of memory or of /dev/shm? each worker holds up to two pools: lower data.maze_workers or "
+            f"data.maze_pool, or give a container more shared memory)")
 
 
 def _shut_down(processes: list, queues: list, stop: Any) -> None:
@@ -180,7 +183,12 @@ def _work(pools: MazePools, first: int, stride: int, output: Any, stop: Any) -> 
         if not _hand_over(output, ("ready", None, None), stop, trainer):
             return
         index = first
-        while _hand_over(output, ("pool", index, pools.render(world, index)), stop, trainer):
+        while True:
+            pool = pools.render(world, index)
+            for tensor in pool.values():
+                tensor.share_memory_()  # here, not in the queue's feeder thread: a full /dev/shm raises here
+            if not _hand_over(output, ("pool", index, pool), stop, trainer):
+                return
             index += stride
     except Exception:  # noqa: BLE001 — re-raised in the trainer with this traceback
         _hand_over(output, ("error", index, traceback.format_exc()), stop, trainer)
