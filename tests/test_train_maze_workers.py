@@ -33,7 +33,8 @@ MAZE = MazeConfig(size=5, num_landmarks=3, num_regions=2, height=16, width=16)
 
 def data(**changes) -> DataConfig:
     """Tiny clips; retrace and revisit/wander pools with detours, two batches per pool."""
-    values = dict(clip_length=5, batch_size=2, maze_pool=2, retrace_fraction=0.5, detour_prob=0.1, maze=MAZE)
+    values = {"clip_length": 5, "batch_size": 2, "maze_pool": 2, "retrace_fraction": 0.5, "detour_prob": 0.1,
+              "maze": MAZE}
     return DataConfig(**{**values, **changes})
 
 
@@ -47,7 +48,7 @@ def assert_same(a: dict, b: dict) -> None:
 
 def test_worker_batches_are_the_in_process_batches_and_resume_mid_pool() -> None:
     config = data(maze_workers=2)
-    # rank 1 of 2: the rows of the global batch that rank renders in-process, whatever the worker count
+    # rank 1 of 2 under DDP: that rank's rows of every global batch, as the in-process source renders them
     plain = MazeClipSource(config, CPU, seed=4, rank=1, world_size=2)
     expected = [plain.next_batch() for _ in range(5)]  # pools 0, 1, 2: both workers, and worker 0 again
     workers = MazeWorkerSource(config, CPU, seed=4, rank=1, world_size=2)

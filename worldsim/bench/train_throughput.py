@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (compilation, allocator)")
     parser.add_argument("--peak-tflops", type=finite_float, default=None,
                         help="device peak for MFU (default: known GPUs)")
-    parser.add_argument("--data-batches", type=int, default=3, help="timed data-source batches, rounded up to whole maze pools (0: skip)")
+    parser.add_argument("--data-batches", type=int, default=3,
+                        help="timed data-source batches, rounded up to whole maze pools (0: skip)")
     parser.add_argument("--gpus", type=int, default=1, help="N > 1: also run N processes under torchrun")
     parser.add_argument("--profile", type=int, default=0, metavar="STEPS",
                         help="also profile this many steps: time shares of matmul, attention, scan, optimizer, "

@@ -29,7 +29,7 @@ from multiprocessing.connection import wait
 from typing import TYPE_CHECKING, Any
 
 import torch
-import torch.multiprocessing  # noqa: F401 — registers the reductions that share tensors' memory
+import torch.multiprocessing  # registers the reductions that share tensors' memory
 
 from worldsim.actions import ActionSpace, maze_action_space
 from worldsim.env.rollout import Batch
@@ -96,7 +96,7 @@ class _Workers:
         context.set_forkserver_preload([__name__])  # takes effect when the server starts (the first time)
         self.first, self.count = first, count
         self.stop = context.Event()
-        self.queues = [context.Queue(maxsize=1) for _ in range(count)]  # a worker runs at most one pool ahead
+        self.queues = [context.Queue(maxsize=1) for _ in range(count)]  # one pool waits while the next renders
         self.processes = [
             context.Process(target=_work, args=(pools, first + k, count, self.queues[k], self.stop),
                             name=f"maze-worker-{k}", daemon=True)
