@@ -133,8 +133,11 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def save_checkpoint(path: str | Path, model: nn.Module, play: PlayBlock, metadata: dict | None = None) -> None:
-    """Write `model`'s weights, config and play block to `path` (a temp file beside it, then renamed)."""
+def save_checkpoint(path: str | Path, model: nn.Module, play: PlayBlock, metadata: dict | None = None,
+                    dtype: torch.dtype | None = None) -> None:
+    """Write `model`'s weights, config and play block to `path` (a temp file beside it, then renamed);
+    `dtype` (e.g. torch.bfloat16: half the size) stores the floating-point weights in that type, and loading
+    casts them back to the model's."""
     path = Path(path)
     config = getattr(model, "config", None)
     if config is None:
@@ -153,6 +156,8 @@ def save_checkpoint(path: str | Path, model: nn.Module, play: PlayBlock, metadat
     }
     # Clones break storage sharing (safetensors refuses shared tensors) and move weights to the CPU.
     tensors = {name: value.detach().to("cpu").contiguous().clone() for name, value in model.state_dict().items()}
+    if dtype is not None:
+        tensors = {name: value.to(dtype) if value.is_floating_point() else value for name, value in tensors.items()}
     _check_finite(tensors, f"{path}: refusing to save weights that are not finite", "the run diverged")
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata=header)

@@ -13,7 +13,7 @@ import sys
 import worldsim
 
 # Each module adds its subparser and sets `func=run(args) -> int`. Add a name only once the command works.
-SUBCOMMANDS: tuple[str, ...] = ("train", "record", "data", "play", "bench", "plot", "eval")
+SUBCOMMANDS: tuple[str, ...] = ("train", "record", "data", "play", "bench", "plot", "eval", "export")
 
 
 def build_parser() -> argparse.ArgumentParser:
