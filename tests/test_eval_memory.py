@@ -13,7 +13,7 @@ from test_eval_compare import tiny_checkpoint
 from worldsim.cli import main
 from worldsim.env.maze_world import MazeConfig, MazeWorld
 from worldsim.env.memory_walks import retrace_clips
-from worldsim.eval.memory import MemorySettings, primed_rollout
+from worldsim.eval.memory import MemorySettings, primed_rollout, teacher_forced_frames
 
 SMALL = ["--mazes", "2", "--outbound", "6", "--back", "4", "--generate", "3", "--response-steps", "2",
          "--steps", "1", "--device", "cpu"]
@@ -24,8 +24,8 @@ def test_memory_benchmark_writes_every_metric(tmp_path: Path, capsys: pytest.Cap
     second = tiny_checkpoint(tmp_path / "b.safetensors", 2, temporal="pack+local")  # both variants
     out = tmp_path / "report" / "memory"
     assert main(["eval", "memory", str(first), str(second), *SMALL, "--out", str(out)]) == 0
-    # progress over every generated frame: (4 + 3) frames x 2 primings + 3 pairs x 2 actions x 2 frames, twice
-    assert "52/52" in capsys.readouterr().err
+    # progress over every generated frame: (4 + 3 + 4) frames x 2 primings + 3 pairs x 2 actions x 2 frames, twice
+    assert "68/68" in capsys.readouterr().err
     report = json.loads(out.with_suffix(".json").read_text())
     assert report["settings"]["back"] == 4
     rows = report["checkpoints"]
@@ -35,6 +35,9 @@ def test_memory_benchmark_writes_every_metric(tmp_path: Path, capsys: pytest.Cap
         assert len(retrace["per_frame"]["psnr_full"]) == 4 and len(rotation["per_frame"]["psnr_window"]) == 3
         assert retrace["memory_gain"] == pytest.approx(retrace["psnr_full"] - retrace["psnr_window"], abs=1e-4)
         assert all(b["gap_from"] >= 0 for b in retrace["by_gap"])  # every retraced view was seen before
+        recall = row["recall"]  # the same walk back, teacher-forced
+        assert recall["psnr_copy_last"] == retrace["psnr_copy_last"] and len(recall["per_frame"]["psnr_full"]) == 4
+        assert recall["memory_gain"] == pytest.approx(recall["psnr_full"] - recall["psnr_window"], abs=1e-4)
         assert set(row["response"]) == {"turn", "move", "mouse"}
         assert row["response"]["turn"]["truth"] > 1.0  # turning left vs right changes the true view
     assert [row["temporal"] for row in rows] == ["ssm+local", "pack+local"]
@@ -74,3 +77,21 @@ def test_memory_errors_name_the_value(tmp_path: Path, capsys: pytest.CaptureFixt
     assert not (tmp_path / "m.json").exists()
     with pytest.raises(ValueError, match="mazes must be >= 1"):
         MemorySettings(mazes=0)
+
+
+def test_teacher_forced_frames_see_the_true_past() -> None:
+    torch.manual_seed(0)
+    from worldsim.model import WorldModel, tiny_model_config
+
+    model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1)).eval()
+    with torch.no_grad():
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn_like(parameter))
+    clips = retrace_clips(MazeWorld(MazeConfig(size=5, height=16, width=16), 1), [3], 6, 3, 0)
+    rollout = primed_rollout(model, clips, 7, 0, 3, 1, seed=5)
+    forced = teacher_forced_frames(model, clips, 7, 3, None, 1, seed=5)
+    assert torch.equal(forced[:, 0], rollout[:, 0])  # the same state and noise for the first frame
+    assert not torch.allclose(forced[:, 1:], rollout[:, 1:])  # then the true frame, not the generated one, is the past
+    # a window that reaches back to the start sees what the whole history sees
+    torch.testing.assert_close(teacher_forced_frames(model, clips, 7, 3, 10, 1, seed=5), forced)
+    assert not torch.allclose(teacher_forced_frames(model, clips, 7, 3, 2, 1, seed=5), forced)

@@ -19,6 +19,8 @@ MEMORY_HELP = """Does the model remember what it saw beyond its attention window
 - retrace: walk out --outbound frames (context), then generate --back frames walking back through the same
   views (each seen 2, 4, 6, ... frames earlier);
 - rotation: one full turn on the spot as context, then --generate more turning frames;
+- recall: the retrace walk back with each frame generated from the true frames before it (no drift):
+  the memory the state holds, apart from the rollout drifting away from it;
 - each generated twice from the same noise: primed with the whole context and with only the attention
   window; memory gain = the PSNR difference; repeat-the-last-true-frame is the trivial baseline;
 - response: frames after --response-steps steps of turn left vs right, forward vs no-op, mouse left vs

@@ -4,7 +4,9 @@ Tests (worldsim.env.memory_walks makes the trajectories):
 - retrace: walk out `outbound` frames (all given as context), then generate the way back — every view was
   seen before, 2, 4, 6, ... frames earlier (seed 1's retrieval protocol, made exact);
 - rotation: turn on the spot for one full turn plus `prime_extra` frames (context), then generate
-  `generate` more turning frames, each seen exactly one turn earlier.
+  `generate` more turning frames, each seen exactly one turn earlier;
+- recall: the retrace walk back again, each frame generated from the TRUE frames before it (teacher-forced,
+  no drift): its memory gain is what the state could retrieve if the rollout did not drift away.
 Each test generates the same frames twice from the same noise: primed with the whole context ("full") and
 with only the last `attn_window` context frames ("window"). memory_gain = PSNR(full) − PSNR(window): what
 the state carries beyond the attention window. copy_last is the trivial baseline (repeat the last true
@@ -16,6 +18,7 @@ frame). drift_* is seed 2's |M(first 15 %) − M(last 15 %)| of the full rollout
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,7 +35,7 @@ from worldsim.env.policies import ACTION
 from worldsim.env.rollout import Batch, drive, held_out_seeds, rollout_maze_clips
 from worldsim.eval.metrics import drift, psnr, sharpness, ssim
 from worldsim.eval.scan_horizons import scan_horizons
-from worldsim.eval.settings import TESTS, MemorySettings
+from worldsim.eval.settings import ROLLOUT_TESTS, TESTS, MemorySettings
 from worldsim.eval.validation import MEMORY_MAZE_OFFSET
 from worldsim.frames import to_model
 
@@ -63,15 +66,57 @@ def primed_rollout(
     return torch.stack(out, 1)
 
 
+@torch.no_grad()
+def teacher_forced_frames(
+    model: nn.Module, clips: Batch, context: int, generate: int, window: int | None, steps: int, seed: int,
+    on_frame: Callable[[], None] = lambda: None,
+) -> Tensor:
+    """Frames context..context+generate-1, each generated from the true frames before it: all of them
+    (window None) or only the last `window` -> float (B, generate, 3, H, W). The noise depends only on `seed`."""
+    generator = torch.Generator(clips["frames"].device).manual_seed(seed)
+    frames = to_model(clips["frames"])
+    use_continuous = model.config.num_continuous_actions > 0
+    ones = torch.ones(frames.shape[0], device=frames.device)
+
+    def commit(state: Any, f: int) -> None:
+        continuous = clips["continuous"][:, f] if use_continuous else None
+        model.step(frames[:, f], ones, clips["discrete"][:, f], continuous, state, commit=True)
+
+    history = None
+    out = []
+    for f in range(context, context + generate):
+        if window is None:
+            if history is None:
+                history = model.init_state(frames.shape[0], frames.device)
+                for past in range(context):
+                    commit(history, past)
+            state = copy.deepcopy(history)
+        else:
+            state = model.init_state(frames.shape[0], frames.device)
+            for past in range(max(0, f - window), f):
+                commit(state, past)
+        continuous = clips["continuous"][:, f] if use_continuous else None
+        out.append(generate_frame(model, state, clips["discrete"][:, f], continuous, steps, generator))
+        if window is None:
+            commit(history, f)
+        on_frame()
+    return torch.stack(out, 1)
+
+
 def score_rollouts(model: nn.Module, clips: Batch, context: int, generate: int, settings: MemorySettings,
-                   on_frame: Callable[[], None] = lambda: None) -> dict[str, Any]:
+                   on_frame: Callable[[], None] = lambda: None, teacher_forced: bool = False) -> dict[str, Any]:
     """Full vs window priming (the model's last `attn_window` context frames) of the same frames, with
-    copy-last, SSIM, drift and the curve by gap."""
+    copy-last, SSIM, drift and the curve by gap; `teacher_forced`: every frame from the true frames before it."""
     window = int(getattr(model.config, "attn_window", 1))
     truth = to_model(clips["frames"][:, context: context + generate])
-    full = primed_rollout(model, clips, context, 0, generate, settings.steps, settings.seed, on_frame)
-    short = primed_rollout(model, clips, context, max(0, context - window), generate, settings.steps, settings.seed,
-                           on_frame)
+    if teacher_forced:
+        full = teacher_forced_frames(model, clips, context, generate, None, settings.steps, settings.seed, on_frame)
+        short = teacher_forced_frames(model, clips, context, generate, window, settings.steps, settings.seed,
+                                      on_frame)
+    else:
+        full = primed_rollout(model, clips, context, 0, generate, settings.steps, settings.seed, on_frame)
+        short = primed_rollout(model, clips, context, max(0, context - window), generate, settings.steps,
+                               settings.seed, on_frame)
     copy = to_model(clips["frames"][:, context - 1: context]).expand_as(truth)
     psnr_full, psnr_window, psnr_copy = psnr(full, truth), psnr(short, truth), psnr(copy, truth)  # (B, G)
     gaps = last_seen_gaps(clips["pose"])[:, context: context + generate]
@@ -163,9 +208,11 @@ def run_memory_benchmark(
     world = MazeWorld(reference, settings.mazes, device)
     seeds = held_out_seeds(settings.mazes, MEMORY_MAZE_OFFSET)
     walks = {}
-    if "retrace" in tests:
-        walks["retrace"] = (retrace_clips(world, seeds, settings.outbound, settings.back, settings.seed),
-                            settings.outbound + 1, settings.back)
+    if "retrace" in tests or "recall" in tests:
+        retrace = retrace_clips(world, seeds, settings.outbound, settings.back, settings.seed)
+        for name in ("retrace", "recall"):
+            if name in tests:
+                walks[name] = (retrace, settings.outbound + 1, settings.back)
     if "rotation" in tests:
         context = steps_per_turn(world) + settings.prime_extra
         walks["rotation"] = (rotation_clips(world, seeds, context + settings.generate), context, settings.generate)
@@ -181,7 +228,8 @@ def run_memory_benchmark(
                                "parameters": count_parameters(model), "temporal": model.config.temporal}
         with _precision(device):
             for name, (clips, context, generate) in walks.items():
-                row[name] = score_rollouts(model, clips, context, generate, settings, lambda: bar.update(1))
+                row[name] = score_rollouts(model, clips, context, generate, settings, lambda: bar.update(1),
+                                           teacher_forced=name == "recall")
             if walks:
                 row["scan_horizon_frames"] = scan_horizons(model, next(iter(walks.values()))[0])
             if "response" in tests:
@@ -199,7 +247,7 @@ def _precision(device: torch.device):
 
 def format_row(row: dict[str, Any]) -> str:
     parts = [f"{row['checkpoint']} (step {row['step']}, {row['parameters'] / 1e6:.1f} M, {row['temporal']})"]
-    for name in ("retrace", "rotation"):
+    for name in ROLLOUT_TESTS:
         if name in row:
             r = row[name]
             parts.append(f"  {name}: full {r['psnr_full']:.2f} dB, window {r['psnr_window']:.2f}, "

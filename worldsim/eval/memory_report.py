@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from worldsim.data.atomic import atomic_path, write_json_atomic
+from worldsim.eval.settings import ROLLOUT_TESTS
 from worldsim.frames import to_uint8
 
 
@@ -15,7 +16,7 @@ def split_videos(result: dict[str, Any]) -> dict[str, tuple[torch.Tensor, ...]]:
     """Remove the frames kept for the video from `result` (in place) -> {"checkpoint|test": frames}."""
     videos = {}
     for row in result["checkpoints"]:
-        for test in ("retrace", "rotation"):
+        for test in ROLLOUT_TESTS:
             if test in row:
                 videos[f"{Path(row['checkpoint']).stem}|{test}"] = row[test].pop("_videos")
     return videos
@@ -40,7 +41,7 @@ def _plot(result: dict[str, Any], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    tests = [t for t in ("retrace", "rotation") if any(t in row for row in result["checkpoints"])]
+    tests = [t for t in ROLLOUT_TESTS if any(t in row for row in result["checkpoints"])]
     figure, axes = plt.subplots(1, len(tests) + 1, figsize=(5 * (len(tests) + 1), 3.8), squeeze=False)
     axes = axes[0]
     for ax, test in zip(axes, tests):

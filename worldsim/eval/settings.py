@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from worldsim.sampling_steps import DEFAULT_SAMPLING_STEPS
 
-TESTS = ("retrace", "rotation", "response")  # the memory benchmark's tests (worldsim.eval.memory)
+TESTS = ("retrace", "rotation", "recall", "response")  # the memory benchmark's tests (worldsim.eval.memory)
+ROLLOUT_TESTS = ("retrace", "rotation", "recall")  # those scored as whole history vs attention window
 
 
 @dataclass
