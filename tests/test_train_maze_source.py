@@ -51,3 +51,47 @@ def test_pooled_batches_are_reproducible_and_retrace_clips_come_back() -> None:
     assert torch.equal(resumed.next_batch()["frames"], batches[2]["frames"])
     assert {MazePools.of(DataConfig(retrace_fraction=0.5), seed=s, clip_length=9).policy(0)
             for s in range(20)} == {"retrace", "revisit", "wander"}
+
+
+def test_rotation_fraction_adds_turning_clips_and_keeps_the_old_draws() -> None:
+    import random
+
+    from worldsim.env.maze_world import MazeConfig
+    from worldsim.train.config import DataConfig
+
+    def old_policy(seed: int, index: int, retrace: float = 0.5, revisit: float = 0.8) -> str:  # before rotation
+        draw = random.Random(f"{seed}/{index}").random()
+        return "retrace" if draw < retrace else ("revisit" if draw < retrace + (1 - retrace) * revisit else "wander")
+
+    without = MazePools.of(DataConfig(retrace_fraction=0.5), seed=4, clip_length=9)
+    assert [without.policy(i) for i in range(200)] == [old_policy(4, i) for i in range(200)]
+    pools = MazePools.of(DataConfig(retrace_fraction=0.5, rotation_fraction=0.2), seed=4, clip_length=9)
+    drawn = [pools.policy(i) for i in range(2000)]
+    assert 0.16 < drawn.count("rotation") / len(drawn) < 0.24
+    assert 0.46 < drawn.count("retrace") / len(drawn) < 0.54
+
+    maze = MazeConfig(size=5, height=16, width=16)
+    turning = MazePools.of(DataConfig(rotation_fraction=1.0, batch_size=8, maze=maze), seed=1, clip_length=40)
+    world = turning.make_world("cpu")
+    clips = turning.render(world, 0)
+    assert clips["frames"].shape == (8, 40, 16, 16, 3)
+    start = turning.make_world("cpu")
+    start.reset(turning.maze_seeds(0))
+    assert torch.equal(world.pose[:, :2], start.pose[:, :2])  # on the spot: the position never changes
+    assert not torch.equal(world.pose[:, 2], start.pose[:, 2])
+    steps = clips["continuous"][:, 1:, 0]
+    keys = clips["discrete"][:, 1:]
+    by_mouse = (steps != 0).all(1)
+    assert by_mouse.any() and (~by_mouse).any()  # both ways of turning appear in one pool
+    assert (keys[by_mouse] == ACTION["noop"]).all()
+    assert set(keys[~by_mouse].unique().tolist()) <= {ACTION["turn_left"], ACTION["turn_right"]}
+    assert ((steps > 0).all(1) | (steps < 0).all(1) | ~by_mouse).all()  # one way per clip
+    # a view comes back one turn later (26 mouse frames at 0.25 rad, 32 key frames at 0.2 rad)
+    frames = clips["frames"].float()
+    assert (frames[:, 32] - frames[:, 0]).abs().mean() < (frames[:, 16] - frames[:, 0]).abs().mean()
+
+
+def test_rotation_fraction_is_bounded_by_what_retrace_leaves():
+    config = load_config(TrainConfig, SMOKE, ["data.retrace_fraction=0.7", "data.rotation_fraction=0.4"])
+    with pytest.raises(ValueError, match=r"data.rotation_fraction must be in \[0, 1 - retrace_fraction = 0.3\]"):
+        validate_train_config(config)

@@ -5,6 +5,7 @@
   the same poses, so the frame j steps into the return shows the view of outbound frame N − j, last seen
   2j frames earlier: every frame of the way back was seen before, far outside an attention window.
 - Rotation: turn right on the spot; after one full turn every view repeats the one a turn earlier.
+- Turning (training clips): turn on the spot one way, with the keys or the mouse, drawn per clip.
 
 `last_seen_gaps` finds, for every frame, how many frames ago its pose was last visited (-1: never).
 """
@@ -12,6 +13,7 @@
 from __future__ import annotations
 
 import math
+import random
 
 import numpy as np
 import torch
@@ -81,6 +83,23 @@ def retrace_clips(world: MazeWorld, seeds: list[int], outbound: int, back: int, 
     undo = iter(zip(undo_discrete.unbind(1), undo_continuous.unbind(1)))
     back_clips = drive(world, out["frames"][:, -1], lambda: next(undo), back, track_pose=True)
     return {key: torch.cat([out[key], back_clips[key][:, 1:]], dim=1) for key in out}
+
+
+def turning_clips(world: MazeWorld, seeds: list[int], length: int, policy_seeds: list[int]) -> Batch:
+    """`length` frames turning on the spot from each maze's start pose, one way per clip: left or right, with
+    the turn keys or (with mouse look) the mouse at full speed, drawn from the clip's policy seed. Every view
+    comes back one turn (26-32 frames) later, beyond the attention window: each new frame shows a strip that
+    only the state can still hold, which is what a player turning around needs from the model."""
+    first, _ = world.reset(seeds)
+    device, mouse_look = world.device, world.action_space.num_continuous > 0
+    draws = [random.Random(seed) for seed in policy_seeds]
+    left = torch.tensor([draw.random() < 0.5 for draw in draws], device=device)
+    mouse = torch.tensor([mouse_look and draw.random() < 0.5 for draw in draws], device=device)
+    keys = torch.where(left, ACTION["turn_left"], ACTION["turn_right"])
+    discrete = torch.where(mouse, ACTION["noop"], keys)
+    bound = world.action_space.continuous_bound if mouse_look else 0.0
+    yaw = (torch.where(left, -bound, bound) * mouse)[:, None].float()  # (B, 1): positive turns right
+    return drive(world, first, lambda: (discrete, yaw if mouse_look else None), length - 1)
 
 
 def rotation_clips(world: MazeWorld, seeds: list[int], length: int) -> Batch:

@@ -32,6 +32,9 @@ class DataConfig:
     # share of maze batches that walk out and retrace the way back exactly (env.memory_walks): the second half
     # of such a clip shows only views seen earlier, far outside the attention window (taken before revisit)
     retrace_fraction: float = 0.0
+    # share of maze batches that turn on the spot (env.memory_walks.turning_clips): every view returns one turn
+    # (26-32 frames) later, beyond the attention window (taken after retrace, before revisit)
+    rotation_fraction: float = 0.0
     maze_pool: int = 1  # maze batches rendered together (one world batch of maze_pool x batch_size): faster data
     # processes rendering maze pools on CPU, one thread each (worldsim.train.maze_workers; the same batches);
     # 0: rendered in the training process, on the training device
@@ -154,6 +157,9 @@ def validate_train_config(config: TrainConfig) -> None:
         raise ValueError(f"data.revisit_fraction must be in [0, 1], got {data.revisit_fraction}")
     if not 0.0 <= data.retrace_fraction <= 1.0:
         raise ValueError(f"data.retrace_fraction must be in [0, 1], got {data.retrace_fraction}")
+    if not 0.0 <= data.rotation_fraction <= 1.0 - data.retrace_fraction:
+        raise ValueError(f"data.rotation_fraction must be in [0, 1 - retrace_fraction = "
+                         f"{1.0 - data.retrace_fraction:g}], got {data.rotation_fraction}")
     if data.retrace_fraction and data.clip_length < 3:
         raise ValueError(f"data.retrace_fraction needs data.clip_length >= 3, got {data.clip_length}")
     if not 1 <= data.maze_pool <= 4096:

@@ -4,7 +4,7 @@ A process (rank r of world size N, per-rank batch b, data.maze_pool P) takes its
 holds batches i·P .. i·P + P − 1, rendered as one world batch of P·b mazes (the per-step cost of the
 policies and the raycaster is shared). Row j of batch k is global sample k·N·b + r·b + j (clip_sources);
 its maze seed and policy seed come from (seed, global sample) alone, and the policy driving the pool
-(retrace, revisit or wander) from (seed, i). So a pool is a pure function of its index: the in-process
+(retrace, rotation, revisit or wander) from (seed, i). So a pool is a pure function of its index: the in-process
 source and the worker processes (maze_workers) render the same pools, in any order, on any device.
 """
 
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from worldsim.env.maze_world import MazeConfig, MazeWorld
-from worldsim.env.memory_walks import retrace_clips
+from worldsim.env.memory_walks import retrace_clips, turning_clips
 from worldsim.env.rollout import HELD_OUT_SEED_BASE, Batch, rollout_maze_clips
 
 if TYPE_CHECKING:  # not imported at run time: a worker process then needs only torch and worldsim.env
@@ -39,11 +39,12 @@ class MazePools:
     clip_length: int
     rank: int = 0
     world_size: int = 1
+    rotation_fraction: float = 0.0
 
     @classmethod
     def of(cls, data: DataConfig, seed: int, clip_length: int, rank: int = 0, world_size: int = 1) -> MazePools:
         return cls(data.maze, data.batch_size, data.maze_pool, data.retrace_fraction, data.revisit_fraction,
-                   data.detour_prob, seed, clip_length, rank, world_size)
+                   data.detour_prob, seed, clip_length, rank, world_size, data.rotation_fraction)
 
     @property
     def world_batch(self) -> int:
@@ -69,10 +70,13 @@ class MazePools:
     def policy(self, index: int) -> str:
         """Drawn per pool, identically on every rank (the policy object is shared by the world batch)."""
         draw = random.Random(f"{self.seed}/{index}").random()
-        retrace = self.retrace_fraction
+        retrace, rotation = self.retrace_fraction, self.rotation_fraction
         if draw < retrace:
             return "retrace"
-        return "revisit" if draw < retrace + (1.0 - retrace) * self.revisit_fraction else "wander"
+        if draw < retrace + rotation:
+            return "rotation"
+        rest = 1.0 - retrace - rotation
+        return "revisit" if draw < retrace + rotation + rest * self.revisit_fraction else "wander"
 
     def render(self, world: MazeWorld, index: int) -> Batch:
         """Pool `index` on `world` (made by make_world): frames uint8 (P·b, T, H, W, 3), discrete int64 (P·b, T),
@@ -86,6 +90,8 @@ class MazePools:
             clips = retrace_clips(world, seeds, self.clip_length - 1 - back, back, policy_seeds, key_turns=True)
             clips.pop("pose")
             return clips
+        if policy == "rotation":
+            return turning_clips(world, seeds, self.clip_length, policy_seeds)
         return rollout_maze_clips(world, seeds, self.clip_length, policy, policy_seeds, self.detour_prob)
 
     def batch(self, pool: Batch, offset: int) -> Batch:
