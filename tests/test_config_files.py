@@ -31,8 +31,8 @@ def test_pack_local_config_differs_from_default_only_in_the_temporal_variant():
 def test_pack_local_memory_config_is_the_memory_recipe_for_the_pack_model_trained_from_scratch():
     memory, pack, pack_memory = read("memory.yaml"), read("pack_local.yaml"), read("pack_local_memory.yaml")
     assert pack_memory["model"] == pack["model"]
-    # init_from / init_fresh load the shipped SSM weights, which a pack+local model cannot take
-    assert set(memory) - set(pack_memory) == {"init_from", "init_fresh"}
+    # init_from loads the shipped SSM weights, which a pack+local model cannot take
+    assert set(memory) - set(pack_memory) == {"init_from"}
     assert pack_memory["schedule"] == pack["schedule"]  # from scratch: the default warm-up
     for key in set(pack_memory) - {"model", "schedule"}:
         assert pack_memory[key] == memory[key], key
