@@ -49,15 +49,20 @@ def test_memory_benchmark_writes_every_metric(tmp_path: Path, capsys: pytest.Cap
     assert not list(out.parent.glob(".*tmp*"))
 
 
-def test_window_priming_differs_from_whole_history_only_by_the_context() -> None:
-    torch.manual_seed(0)
+def perturbed_model_and_walk():
+    """A tiny model with open gates (its state shapes the frames) and one retrace walk: 7 out, 3 back."""
     from worldsim.model import WorldModel, tiny_model_config
 
+    torch.manual_seed(0)
     model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1)).eval()
     with torch.no_grad():
         for parameter in model.parameters():
             parameter.add_(0.05 * torch.randn_like(parameter))
-    clips = retrace_clips(MazeWorld(MazeConfig(size=5, height=16, width=16), 1), [3], 6, 3, 0)
+    return model, retrace_clips(MazeWorld(MazeConfig(size=5, height=16, width=16), 1), [3], 6, 3, 0)
+
+
+def test_window_priming_differs_from_whole_history_only_by_the_context() -> None:
+    model, clips = perturbed_model_and_walk()
     full = primed_rollout(model, clips, 7, 0, 3, 1, seed=5)
     assert torch.equal(full, primed_rollout(model, clips, 7, 0, 3, 1, seed=5))  # same noise, same frames
     assert not torch.equal(full, primed_rollout(model, clips, 7, 5, 3, 1, seed=5))
@@ -80,14 +85,7 @@ def test_memory_errors_name_the_value(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def test_teacher_forced_frames_see_the_true_past() -> None:
-    torch.manual_seed(0)
-    from worldsim.model import WorldModel, tiny_model_config
-
-    model = WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1)).eval()
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(0.05 * torch.randn_like(parameter))
-    clips = retrace_clips(MazeWorld(MazeConfig(size=5, height=16, width=16), 1), [3], 6, 3, 0)
+    model, clips = perturbed_model_and_walk()
     rollout = primed_rollout(model, clips, 7, 0, 3, 1, seed=5)
     forced = teacher_forced_frames(model, clips, 7, 3, None, 1, seed=5)
     assert torch.equal(forced[:, 0], rollout[:, 0])  # the same state and noise for the first frame
