@@ -41,6 +41,26 @@ def test_priming_scores_both_primings_against_the_same_truth(tmp_path):
     assert window["look_around"] == pytest.approx(sum(curves["look_around"][:10]) / 10, abs=1e-2)
 
 
+def test_another_walk_seed_starts_the_model_in_the_true_mazes(tmp_path, monkeypatch):
+    from worldsim.engine.engine import WorldModelEngine
+    from worldsim.env.maze_world import MazeWorld
+    from worldsim.env.rollout import held_out_seeds
+
+    starts = []
+    reset = WorldModelEngine.reset
+
+    def spy(self, seed=None):
+        frame, info = reset(self, seed)
+        starts.append(frame.cpu())
+        return frame, info
+
+    monkeypatch.setattr(WorldModelEngine, "reset", spy)
+    priming_benchmark(_checkpoint(tmp_path), mazes=2, frames=2, steps=1, seed=1, device=torch.device("cpu"),
+                      progress=False)
+    truth, _ = MazeWorld(MAZE, 2).reset(held_out_seeds(2))
+    assert len(starts) == 2 and all(torch.equal(start, truth.cpu()) for start in starts)
+
+
 def test_priming_cli_writes_json_and_refuses_a_checkpoint_of_another_world(tmp_path, capsys):
     out = tmp_path / "priming.json"
     path = _checkpoint(tmp_path)

@@ -152,7 +152,7 @@ def _register_priming(tests: argparse._SubParsersAction) -> None:
     _common(parser)
     parser.add_argument("--mazes", type=int, default=8, help="held-out mazes, played side by side (default 8)")
     parser.add_argument("--frames", type=int, default=60, help="frames generated after the priming (default 60)")
-    parser.add_argument("--seed", type=int, default=0, help="walk and noise seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0, help="the wander walk's seed (default 0)")
     parser.add_argument("--out", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=_run_priming)

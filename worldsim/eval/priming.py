@@ -46,7 +46,9 @@ def priming_benchmark(path: Path, mazes: int, frames: int, steps: int, seed: int
     for name, look_around in PRIMINGS.items():
         engine = WorldModelEngine(model, play.action_space, MazeContext(maze, play.action_space, look_around),
                                   batch_size=mazes, steps=steps, use_cuda_graph=device.type == "cuda")
-        engine.reset(HELD_OUT_SEED_BASE + seed)  # noise seed; mazes come from HELD_OUT_SEED_BASE on
+        start, _ = engine.reset(HELD_OUT_SEED_BASE)  # the mazes of held_out_seeds(mazes), as the truth's
+        if not torch.equal(start.cpu(), truth["frames"][:, 0].cpu()):
+            raise RuntimeError("eval priming: the model starts from another view than the true maze")
         generated = []
         for t in range(1, frames + 1):
             frame, _ = engine.step(truth["discrete"][:, t], truth["continuous"][:, t])
