@@ -42,6 +42,19 @@ from worldsim.frames import to_model
 RESPONSE_PAIRS = {"turn": ("turn_left", "turn_right"), "move": ("forward", "noop"), "mouse": ("mouse_left", "mouse_right")}
 
 
+def _actions(model: nn.Module, clips: Batch, f: int) -> tuple[Tensor, Tensor | None]:
+    """The actions that led to frame `f`: discrete (B,), continuous (B, C) or None for a model without."""
+    return clips["discrete"][:, f], clips["continuous"][:, f] if model.config.num_continuous_actions else None
+
+
+def commit_true_frames(model: nn.Module, clips: Batch, state: Any, frames: range) -> Any:
+    """Commit the clip's true frames `frames` (in order, clean) to `state`; returns `state`."""
+    ones = torch.ones(clips["frames"].shape[0], device=clips["frames"].device)
+    for f in frames:
+        model.step(to_model(clips["frames"][:, f]), ones, *_actions(model, clips, f), state, commit=True)
+    return state
+
+
 @torch.no_grad()
 def primed_rollout(
     model: nn.Module, clips: Batch, context: int, prime_from: int, generate: int, steps: int, seed: int,
@@ -49,19 +62,12 @@ def primed_rollout(
 ) -> Tensor:
     """Commit true frames prime_from..context-1, then generate frames context..context+generate-1 from the
     true actions -> float (B, generate, 3, H, W) in [-1, 1]. The noise depends only on `seed`."""
-    frames = to_model(clips["frames"])
-    discrete, continuous = clips["discrete"], clips["continuous"]
-    use_continuous = model.config.num_continuous_actions > 0
-    batch, device = frames.shape[0], frames.device
-    ones = torch.ones(batch, device=device)
-    state = model.init_state(batch, device)
-    for f in range(prime_from, context):
-        model.step(frames[:, f], ones, discrete[:, f], continuous[:, f] if use_continuous else None, state, commit=True)
+    batch, device = clips["frames"].shape[0], clips["frames"].device
+    state = commit_true_frames(model, clips, model.init_state(batch, device), range(prime_from, context))
     generator = torch.Generator(device).manual_seed(seed)
     out = []
     for f in range(context, context + generate):
-        out.append(generate_frame(model, state, discrete[:, f], continuous[:, f] if use_continuous else None,
-                                  steps, generator))
+        out.append(generate_frame(model, state, *_actions(model, clips, f), steps, generator))
         on_frame()
     return torch.stack(out, 1)
 
@@ -73,32 +79,19 @@ def teacher_forced_frames(
 ) -> Tensor:
     """Frames context..context+generate-1, each generated from the true frames before it: all of them
     (window None) or only the last `window` -> float (B, generate, 3, H, W). The noise depends only on `seed`."""
-    generator = torch.Generator(clips["frames"].device).manual_seed(seed)
-    frames = to_model(clips["frames"])
-    use_continuous = model.config.num_continuous_actions > 0
-    ones = torch.ones(frames.shape[0], device=frames.device)
-
-    def commit(state: Any, f: int) -> None:
-        continuous = clips["continuous"][:, f] if use_continuous else None
-        model.step(frames[:, f], ones, clips["discrete"][:, f], continuous, state, commit=True)
-
-    history = None
+    batch, device = clips["frames"].shape[0], clips["frames"].device
+    generator = torch.Generator(device).manual_seed(seed)
+    history = None if window is not None else commit_true_frames(
+        model, clips, model.init_state(batch, device), range(context))
     out = []
     for f in range(context, context + generate):
-        if window is None:
-            if history is None:
-                history = model.init_state(frames.shape[0], frames.device)
-                for past in range(context):
-                    commit(history, past)
-            state = copy.deepcopy(history)
+        if history is not None:
+            state = copy.deepcopy(history)  # the generated frame is committed to the copy only
         else:
-            state = model.init_state(frames.shape[0], frames.device)
-            for past in range(max(0, f - window), f):
-                commit(state, past)
-        continuous = clips["continuous"][:, f] if use_continuous else None
-        out.append(generate_frame(model, state, clips["discrete"][:, f], continuous, steps, generator))
-        if window is None:
-            commit(history, f)
+            state = commit_true_frames(model, clips, model.init_state(batch, device), range(max(0, f - window), f))
+        out.append(generate_frame(model, state, *_actions(model, clips, f), steps, generator))
+        if history is not None:
+            commit_true_frames(model, clips, history, range(f, f + 1))
         on_frame()
     return torch.stack(out, 1)
 
