@@ -128,8 +128,9 @@ def context_from_paths(
 
 def default_context(play: PlayBlock, look_around: bool = False) -> ContextSource:
     """First frames when none are given, from the checkpoint's play block: the built-in maze it was trained
-    on (MazeContext: with `look_around`, one turn on the spot); for a dataset checkpoint the dataset's first held-out episode (else its first episode) when the
-    dataset is on this machine. Anything else is a ValueError that names --context."""
+    on (MazeContext: with `look_around`, one turn on the spot); for a dataset checkpoint the dataset's first
+    held-out episode (else its first episode) when the dataset is on this machine. Anything else is a
+    ValueError that names --context."""
     from worldsim.data.dataset import DatasetError, open_dataset
     from worldsim.data.holdout import held_out_names
 
