@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# The ship-or-not benchmark of new weights against the shipped ones, on a GPU server, each part under its
-# own time limit (8 held-out mazes, 3 Euler steps; docs/training.md, "Shipping new weights"):
-#   bash scripts/gpu_eval.sh OUT NEW [BASE]     (BASE defaults to checkpoints/default.safetensors)
+# The ship-or-not benchmark on a GPU server, each part under its own time limit (8 held-out mazes, 3 Euler
+# steps; the same held-out mazes, walks and noise on every run, so a checkpoint scored in an earlier job
+# need not be scored again):
+#   bash scripts/gpu_eval.sh OUT CHECKPOINT [CHECKPOINT ...]
 # Chains after a training job in the same command, e.g.
 #   bash scripts/gpu_train_chunk.sh OUT 6 checkpoints/default.safetensors configs/memory.yaml &&
 #   bash scripts/gpu_eval.sh OUT runs/chunked/latest.safetensors
 # Leaves in OUT: eval.json (one-step, 100-frame rollout, standing still, copy-last), memory.{json,png,mp4}
 # (retrace, rotation, recall, memory gain, action response) and their logs.
 set -u
-out=${1:?usage: gpu_eval.sh OUT NEW [BASE]}; new=${2:?new weights}; base=${3:-checkpoints/default.safetensors}
+out=${1:?usage: gpu_eval.sh OUT CHECKPOINT [CHECKPOINT ...]}; shift
+[ $# -gt 0 ] || { echo "gpu_eval.sh: no checkpoint given"; exit 2; }
 mkdir -p "$out"
 source scripts/gpu_setup.sh
 run() { local limit=$1 name=$2; shift 2; echo "== $name: $*"; timeout "$limit" "$@" >"$out/$name.log" 2>&1;
         echo "   exit $? after $SECONDS s"; tr '\r' '\n' <"$out/$name.log" | grep -v "it/s\|s/it\|frame/s" | tail -n 14; }
-run 150 eval_compare python -m worldsim eval compare "$base" "$new" --device cuda --rollout 100 --no-progress \
+run 150 eval_compare python -m worldsim eval compare "$@" --device cuda --rollout 100 --no-progress \
   --out "$out/eval.json"
-run 300 eval_memory python -m worldsim eval memory "$base" "$new" --device cuda --out "$out/memory"
+run 300 eval_memory python -m worldsim eval memory "$@" --device cuda --out "$out/memory"

@@ -28,7 +28,8 @@ def parse(command: str) -> list[str]:
     """argv of a script's command with the shell's expansions replaced by placeholder words; returns the
     options the parser did not recognise."""
     command = re.sub(r"\$\(\(.*?\)\)", "1", command)  # shell arithmetic
-    words = [word for word in shlex.split(command) if word not in ("${start[@]}", "$@")]
+    # a word list expansion stands for one positional word (a checkpoint, a key=value override)
+    words = ["x=1" if word in ("${start[@]}", "$@") else word for word in shlex.split(command)]
     words = ["1" if word.startswith("$") and "/" not in word else word for word in words]  # numbers, mostly
     args, extra = build_parser().parse_known_args(normalize_argv(words))
     assert getattr(args, "func", None), f"no subcommand in {command!r}"
