@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from worldsim.model.attention import FrameAttention, frame_rotation, rotate
+from worldsim.model.attention import FrameAttention
+from worldsim.model.rotary import frame_rotation, rotate
 
 
 def rotate_by_frame(x: torch.Tensor, positions: torch.Tensor, base: float = 10000.0) -> torch.Tensor:
@@ -63,7 +64,7 @@ def gathered_local(self, q, k, v, past_keys, past_values, past_valid):
 
 
 def _run(attention: FrameAttention, x: torch.Tensor, positions: torch.Tensor, past: tuple | None):
-    out, keys, values, valid = attention(x, positions, *(past or ()))
+    out, keys, values, valid = attention(x, frame_rotation(positions, attention.head_dim), *(past or ()))
     (out.square().sum() + keys.sin().sum()).backward()
     grads = [x.grad.clone()] + [p.grad.clone() for p in attention.parameters()]
     x.grad = None

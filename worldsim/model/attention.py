@@ -12,23 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-
-def frame_rotation(positions: Tensor, dim: int, base: float = 10000.0) -> tuple[Tensor, Tensor]:
-    """Frame indices (B, T) long -> RoPE (cos, sin), each (B, T, 1, 1, dim/2) fp32; computed once for the
-    queries and the keys (at one frame per call its 8 small kernels are as many as the rotation's own)."""
-    half = dim // 2
-    inv_freq = base ** (-torch.arange(half, device=positions.device, dtype=torch.float32) / half)
-    angles = positions.to(torch.float32)[..., None] * inv_freq  # (B, T, d/2)
-    return angles.cos()[:, :, None, None], angles.sin()[:, :, None, None]
-
-
-def rotate(x: Tensor, rotation: tuple[Tensor, Tensor]) -> Tensor:
-    """x (B, T, N, heads, d) rotated by frame_rotation's (cos, sin); computed in fp32."""
-    cos, sin = rotation
-    half = x.shape[-1] // 2
-    x = x.float()
-    x1, x2 = x[..., :half], x[..., half:]
-    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+from worldsim.model.rotary import rotate
 
 
 class FrameAttention(nn.Module):
@@ -42,16 +26,15 @@ class FrameAttention(nn.Module):
     def forward(
         self,
         x: Tensor,
-        positions: Tensor,
+        rotation: tuple[Tensor, Tensor],
         past_keys: Tensor | None = None,
         past_values: Tensor | None = None,
         past_valid: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
-        """x (B, T, N, D), positions (B, T) frame indices; past K/V (B, heads, P, N, d) with
-        past_valid (B, P) bool (frame-local: P = window, unfilled slots False)
+        """x (B, T, N, D), rotation: RoPE (cos, sin) of the frames' indices (rotary.frame_rotation);
+        past K/V (B, heads, P, N, d) with past_valid (B, P) bool (frame-local: P = window, unfilled slots False)
         -> (out (B, T, N, D), keys, values, valid) of the frames the next call must see."""
         q, k, v = self.qkv(x).unflatten(-1, (3, self.heads, self.head_dim)).unbind(dim=3)  # (B, T, N, h, d)
-        rotation = frame_rotation(positions, self.head_dim)
         q, k = rotate(q, rotation).to(v.dtype), rotate(k, rotation).to(v.dtype)
         if self.window is None:
             out, keys, values, valid = self._causal(q, k, v, past_keys, past_values)

@@ -45,10 +45,12 @@ class WorldModelLayer(nn.Module):
         nn.init.zeros_(self.modulation[1].bias)
 
     def forward(
-        self, x: Tensor, cond: Tensor, positions: Tensor, state: LayerState | None = None, commit: bool = True
+        self, x: Tensor, cond: Tensor, positions: Tensor, rotation: tuple[Tensor, Tensor] | None,
+        state: LayerState | None = None, commit: bool = True,
     ) -> tuple[Tensor, LayerState]:
-        """x (B, T, H', W', D), cond (B, T, D), positions (B, T) frame indices, state from the previous
-        frames (None = start of a clip) -> (x, state after the last of these frames).
+        """x (B, T, H', W', D), cond (B, T, D), positions (B, T) frame indices and their RoPE (cos, sin)
+        (rotary.frame_rotation; None without attention), state from the previous frames (None = start of a
+        clip) -> (x, state after the last of these frames).
         commit=False may leave out state that costs extra work to build (the pack's update)."""
         state = state or LayerState()
         new = LayerState()
@@ -63,7 +65,7 @@ class WorldModelLayer(nn.Module):
             elif name == "attn":
                 tokens = h.flatten(2, 3)  # (B, T, N, D)
                 h, new.keys, new.values, new.valid = self.attn(
-                    tokens, positions, state.keys, state.values, state.valid
+                    tokens, rotation, state.keys, state.values, state.valid
                 )
                 h = h.unflatten(2, self.grid)
             else:

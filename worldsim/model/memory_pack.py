@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
-from worldsim.model.attention import frame_rotation, rotate
+from worldsim.model.rotary import frame_rotation, rotate
 
 
 class MemoryAttention(nn.Module):

@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from worldsim.model.conditioning import FrameConditioning
 from worldsim.model.config import ModelConfig
 from worldsim.model.layer import WorldModelLayer
+from worldsim.model.rotary import FrameRotationTable, frame_rotation
 from worldsim.model.state import LayerState, ModelState, commit_layer_state
 from worldsim.model.tokens import OutputHead, PatchEmbed
 
@@ -19,6 +20,8 @@ class WorldModel(nn.Module):
         self.patch_embed = PatchEmbed(config.channels, config.patch_size, config.width, config.token_grid)
         self.conditioning = FrameConditioning(config.width, config.num_discrete_actions, config.num_continuous_actions)
         self.layers = nn.ModuleList(WorldModelLayer(config, i) for i in range(config.depth))
+        # RoPE of frames 0 .. T-1 for the clip forward, shared by every layer's attention (not state: no weights)
+        self.rotations = FrameRotationTable(config.width // config.attn_heads) if config.uses_attention else None
         self.head = OutputHead(config.width, config.patch_size, config.channels)
 
     def forward(
@@ -30,7 +33,8 @@ class WorldModel(nn.Module):
         self._check_inputs(frames, noise_levels, discrete, continuous, clip=True)
         batch, length = frames.shape[:2]
         positions = torch.arange(length, device=frames.device).expand(batch, length)
-        velocity, _ = self._run(frames, noise_levels, discrete, continuous, positions, None)
+        rotation = None if self.rotations is None else self.rotations(length, grow=not _capturing())
+        velocity, _ = self._run(frames, noise_levels, discrete, continuous, positions, None, rotation=rotation)
         return velocity
 
     @torch.no_grad()
@@ -82,13 +86,18 @@ class WorldModel(nn.Module):
         positions: Tensor,
         layer_states: list[LayerState] | None,
         commit: bool = True,
+        rotation: tuple[Tensor, Tensor] | None = None,
     ) -> tuple[Tensor, list[LayerState]]:
-        """The shared path of forward (no state) and step (T = 1 continuing from a state)."""
+        """The shared path of forward (no state) and step (T = 1 continuing from a state).
+        rotation: RoPE of `positions` when the caller has it (forward: the table's), else computed here."""
+        if rotation is None and self.rotations is not None:
+            rotation = frame_rotation(positions, self.rotations.dim)
         cond = self.conditioning(noise_levels, discrete, continuous)  # (B, T, D)
         x = self.patch_embed(frames)  # (B, T, H', W', D)
         new_states = []
         for i, layer in enumerate(self.layers):
-            x, new = layer(x, cond, positions, None if layer_states is None else layer_states[i], commit)
+            state = None if layer_states is None else layer_states[i]
+            x, new = layer(x, cond, positions, rotation, state, commit)
             new_states.append(new)
         return self.head(x, cond).to(frames.dtype), new_states
 

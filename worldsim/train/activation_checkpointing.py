@@ -9,6 +9,8 @@ from torch.utils.checkpoint import checkpoint
 
 from worldsim.model.state import LayerState
 
+Rotation = tuple[Tensor, Tensor] | None  # RoPE (cos, sin) of the frames (worldsim.model.rotary)
+
 
 def enable_activation_checkpointing(model: nn.Module) -> None:
     """Wrap the forward of every block in `model.layers`; stateful (inference) calls are left alone."""
@@ -20,14 +22,15 @@ def _checkpointed(original: Callable) -> Callable:
     """`original` (WorldModelLayer.forward) recomputed in backward when it starts a clip with gradients.
     Only x is kept: a clip's end state is unused in training (it would also be stored, defeating the point)."""
 
-    def layer_output(x: Tensor, cond: Tensor, positions: Tensor, commit: bool) -> Tensor:
-        return original(x, cond, positions, None, commit)[0]
+    def layer_output(x: Tensor, cond: Tensor, positions: Tensor, rotation: Rotation, commit: bool) -> Tensor:
+        return original(x, cond, positions, rotation, None, commit)[0]
 
     def forward(
-        x: Tensor, cond: Tensor, positions: Tensor, state: LayerState | None = None, commit: bool = True
+        x: Tensor, cond: Tensor, positions: Tensor, rotation: Rotation, state: LayerState | None = None,
+        commit: bool = True,
     ) -> tuple[Tensor, LayerState]:
         if state is None and x.requires_grad:
-            return checkpoint(layer_output, x, cond, positions, commit, use_reentrant=False), LayerState()
-        return original(x, cond, positions, state, commit)
+            return checkpoint(layer_output, x, cond, positions, rotation, commit, use_reentrant=False), LayerState()
+        return original(x, cond, positions, rotation, state, commit)
 
     return forward
