@@ -20,7 +20,7 @@ class WorldModel(nn.Module):
         self.patch_embed = PatchEmbed(config.channels, config.patch_size, config.width, config.token_grid)
         self.conditioning = FrameConditioning(config.width, config.num_discrete_actions, config.num_continuous_actions)
         self.layers = nn.ModuleList(WorldModelLayer(config, i) for i in range(config.depth))
-        # RoPE of frames 0 .. T-1 for the clip forward, shared by every layer's attention (not state: no weights)
+        # RoPE of frames 0 .. T-1 for the clip forward, shared by every layer's attention (plain tensors, no weights)
         self.rotations = FrameRotationTable(config.width // config.attn_heads) if config.uses_attention else None
         self.head = OutputHead(config.width, config.patch_size, config.channels)
 
