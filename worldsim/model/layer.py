@@ -14,6 +14,13 @@ from worldsim.model.state import LayerState
 from worldsim.model.tokens import modulate
 
 
+def sublayer_names(config: ModelConfig) -> list[str]:
+    """The residual sub-layers of every layer, in order; sub-layer i owns rows [3i·D, 3(i+1)·D) of the adaLN
+    modulation's output (its shift, scale and gate), so variants share the rows of the sub-layers they share."""
+    present = {"ssm": config.uses_ssm, "pack": config.uses_pack, "attn": config.uses_attention, "mlp": True}
+    return [name for name, used in present.items() if used]
+
+
 class WorldModelLayer(nn.Module):
     def __init__(self, config: ModelConfig, index: int):
         super().__init__()
@@ -36,8 +43,7 @@ class WorldModelLayer(nn.Module):
             if config.uses_attention else None
         )
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(approximate="tanh"), nn.Linear(4 * width, width))
-        candidates = (("ssm", self.ssm), ("pack", self.pack), ("attn", self.attn), ("mlp", self.mlp))
-        self.sublayers = [name for name, m in candidates if m is not None]
+        self.sublayers = sublayer_names(config)
         self.norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         # shift, scale, gate per sub-layer; zero-initialised so every layer starts as the identity
         self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 3 * len(self.sublayers) * width))

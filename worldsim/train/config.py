@@ -111,6 +111,9 @@ class TrainConfig:
     # a deeper model grown from init_from's: layer i takes init_from's layer init_layers[i], -1 = a fresh layer
     # that starts as the identity (zero-initialised modulation), e.g. [0, 1, 2, -1, -1, -1, 3, 4, 5, -1, -1, -1]
     init_layers: list[int] = field(default_factory=list)
+    # init_from may be another temporal variant (e.g. ssm+local weights for a local or pack+local model): every
+    # parameter both have is loaded, the model's others start fresh, the rest is dropped (train/shared_weights.py)
+    init_shared: bool = False
 
 
 def play_block(config: TrainConfig, action_space: ActionSpace) -> PlayBlock:
@@ -174,6 +177,11 @@ def validate_train_config(config: TrainConfig) -> None:
         raise ValueError("init_fresh names parameters to keep fresh when loading init_from, but init_from is not set")
     if config.init_layers and not config.init_from:
         raise ValueError("init_layers maps init_from's layers onto the model, but init_from is not set")
+    if config.init_shared and not config.init_from:
+        raise ValueError("init_shared loads the parameters init_from shares with the model, but init_from is not set")
+    if config.init_shared and config.init_layers:
+        raise ValueError("init_shared and init_layers cannot be combined: grow the model (init_layers) and change "
+                         "its temporal variant (init_shared) in two runs")
     if not 0.0 <= data.detour_prob <= 1.0:
         raise ValueError(f"data.detour_prob must be in [0, 1], got {data.detour_prob}")
     if df.enabled:

@@ -1,5 +1,6 @@
 """The starting weights of a fresh run taken from `init_from`: the same architecture, some parameters kept
-fresh (`init_fresh`), or a deeper model grown from a shallower one (`init_layers`).
+fresh (`init_fresh`), a deeper model grown from a shallower one (`init_layers`), or a model of another
+temporal variant taking the parameters both have (`init_shared`, worldsim.train.shared_weights).
 
 Growing in depth keeps what the shallow model learned: every layer's adaLN modulation is zero-initialised,
 so a fresh layer adds nothing to the residual stream (gate 0) and the grown model computes exactly what
@@ -20,6 +21,7 @@ from worldsim.config import to_dict
 from worldsim.model.config import INIT_ONLY_KEYS, ModelConfig
 from worldsim.train.config import TrainConfig
 from worldsim.train.run_checkpoints import config_differences
+from worldsim.train.shared_weights import shareable_differences, shared_weights
 
 FRESH_LAYER = -1
 _LAYER_KEY = re.compile(r"^layers\.(\d+)\.(.+)$")
@@ -30,21 +32,32 @@ def architecture(model_config: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in model_config.items() if key not in INIT_ONLY_KEYS}
 
 
-def load_initial_weights(config: TrainConfig, model: nn.Module, device: torch.device) -> None:
+def load_initial_weights(config: TrainConfig, model: nn.Module, device: torch.device) -> str | None:
     """Load `config.init_from` into the freshly built `model` (strict about everything but init_fresh and
-    the fresh layers of init_layers); ValueError naming the mismatch otherwise."""
+    the fresh layers of init_layers; with init_shared, the parameters both models have); ValueError naming the
+    mismatch otherwise. -> init_shared's summary of what was loaded, fresh and dropped (None without it)."""
     initial, _, _ = load_checkpoint(config.init_from, device)
     source: ModelConfig = initial.config
     weights = initial.state_dict()
     allowed = {"depth"} if config.init_layers else set()
+    if config.init_shared:
+        allowed |= shareable_differences(source, config.model)
     differences = [d for d in config_differences({"model": architecture(to_dict(source))},
                                                   {"model": architecture(to_dict(config.model))})
                    if d.split(":")[0].removeprefix("model.") not in allowed]
     if differences:
-        raise ValueError(f"init_from {config.init_from}: model config differs: " + "; ".join(differences))
+        hint = ""
+        if source.temporal != config.model.temporal and not config.init_shared:
+            hint = (f" (to start a {config.model.temporal} model from these {source.temporal} weights, set "
+                    f"init_shared=true: it loads the parameters both variants have and keeps the rest fresh)")
+        raise ValueError(f"init_from {config.init_from}: model config differs: " + "; ".join(differences) + hint)
     if config.init_layers:
         weights = grown_weights(weights, source, config.model, config.init_layers)
     weights = without_fresh(weights, config.init_fresh, model)
+    if config.init_shared:
+        weights, summary = shared_weights(weights, source, model, config.init_from)
+        model.load_state_dict(weights, strict=False)
+        return summary
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if unexpected:
         raise ValueError(f"init_from {config.init_from}: parameters the model does not have: {unexpected[:3]}")
@@ -53,6 +66,7 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, device: torch.de
                    and not any(fnmatch.fnmatchcase(name, p) for p in config.init_fresh)]
     if unexplained:
         raise ValueError(f"init_from {config.init_from}: no weights for {unexplained[:3]}")
+    return None
 
 
 def grown_weights(weights: dict[str, torch.Tensor], source: ModelConfig, target: ModelConfig,

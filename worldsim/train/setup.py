@@ -118,11 +118,13 @@ class RunState:
     optimizer: torch.optim.AdamW
     step: int
     train_state: dict[str, Any] | None  # what the resumed checkpoint saved (None on a fresh run)
+    init_summary: str | None = None  # init_shared: what init_from gave the model (printed at start)
 
 
 def build_run(config: TrainConfig, out: Path, resume: bool, device: torch.device) -> RunState:
     """Fresh model (seeded), `init_from` weights, or the run directory's latest checkpoint (--resume)."""
     checkpoint_dir = latest_checkpoint(out) if resume else None
+    init_summary = None
     if checkpoint_dir is not None:
         differences = config_differences({"model": architecture(saved_model_config(checkpoint_dir))},
                                          {"model": architecture(to_dict(config.model))})
@@ -136,7 +138,7 @@ def build_run(config: TrainConfig, out: Path, resume: bool, device: torch.device
         torch.manual_seed(config.seed)
         model, train_state = WorldModel(config.model).to(device), None
         if config.init_from:
-            load_initial_weights(config, model, device)
+            init_summary = load_initial_weights(config, model, device)
         ema_model = None
     named = trainable_parameters(model, config)
     optimizer = make_optimizer(named, config, fused=device.type == "cuda")
@@ -147,4 +149,4 @@ def build_run(config: TrainConfig, out: Path, resume: bool, device: torch.device
         ema.load_state_dict(train_state["ema"])
         optimizer.load_state_dict(train_state["optimizer"])
         step = int(train_state["step"])
-    return RunState(model, ema, optimizer, step, train_state)
+    return RunState(model, ema, optimizer, step, train_state, init_summary)

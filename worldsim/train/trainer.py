@@ -127,6 +127,8 @@ class _Trainer:
         """Model, optimizer and EMA (fresh, init_from or resumed), the clip source, wrappers, logs."""
         config, info = self.config, self.info
         run = build_run(config, self.out, resume, info.device)
+        if info.is_main and run.init_summary:
+            print(run.init_summary, flush=True)
         self.model, self.ema, self.optimizer, self.step = run.model, run.ema, run.optimizer, run.step
         df = config.direct_forcing
         clip_length = config.data.clip_length
