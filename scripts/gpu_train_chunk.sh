@@ -2,16 +2,18 @@
 # One resumable training chunk, for a GPU server whose jobs run minutes each and whose outputs must stay
 # small (files up to 16 MiB); run 2 in docs/training.md was trained this way:
 #   bash scripts/gpu_train_chunk.sh OUT MINUTES INIT CONFIG [key=value ...]   (.whl/ and INIT beside the checkout)
-# Resumes runs/chunked when the server still holds it from the previous job, else starts from the weights
-# INIT. Leaves in OUT metrics.jsonl, the newest validation strip and the EMA weights split into 15 MiB parts
-# (`cat ema.part.* > ema.safetensors` puts them together).
+# Resumes the run folder RUN (an environment variable, default runs/chunked) when the server still holds it
+# from the previous job, else starts it from the weights INIT. Leaves in OUT metrics.jsonl, the newest
+# validation strip and the EMA weights split into 15 MiB parts (`cat ema.part.* > ema.safetensors` puts them
+# together). Runs that share a server session need a RUN each, or one would resume the other's checkpoint:
+#   RUN=runs/memory_local bash scripts/gpu_train_chunk.sh OUT MINUTES INIT configs/memory_local.yaml [key=value ...]
 set -uo pipefail
 out=${1:?usage: gpu_train_chunk.sh OUT MINUTES INIT CONFIG [key=value ...]}
 minutes=${2:?minutes}; init=${3:?initial weights}; config=${4:?config}; shift 4
 source scripts/gpu_setup.sh
-run=runs/chunked
+run=${RUN:-runs/chunked}
 if [ -f "$run/latest.safetensors" ]; then start=(--resume); else start=("init_from=$init"); fi
-echo "starting with ${start[*]}"
+echo "run folder $run, starting with ${start[*]}"
 python -m worldsim train --config "$config" --out "$run" --max-minutes "$minutes" --no-progress "${start[@]}" "$@" \
   2>&1 | tail -c 4000
 cp "$run/metrics.jsonl" "$out/"

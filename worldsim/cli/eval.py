@@ -22,7 +22,9 @@ MEMORY_HELP = """Does the model remember what it saw beyond its attention window
 - recall: the retrace walk back with each frame generated from the true frames before it (no drift):
   the memory the state holds, apart from the rollout drifting away from it;
 - each generated twice from the same noise: primed with the whole context and with only the attention
-  window; memory gain = the PSNR difference; repeat-the-last-true-frame is the trivial baseline;
+  window (--window); memory gain = the PSNR difference; repeat-the-last-true-frame is the trivial baseline.
+  Stacked layers reach depth x attn_window frames back even without a scan: a local model's gain is what
+  that reach adds beyond its window, and stops there;
 - response: frames after --response-steps steps of turn left vs right, forward vs no-op, mouse left vs
   right differ as much as the true world's (ratio 1) or not at all (ratio 0).
 Writes OUT.json, OUT.png (curves) and OUT.mp4 (truth | whole history | window only)."""
@@ -122,6 +124,10 @@ def _register_memory(tests: argparse._SubParsersAction) -> None:
     parser.add_argument("--response-steps", type=int, default=defaults.response_steps,
                         help=f"response: frames per action (default {defaults.response_steps})")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="noise and walk seed (default 0)")
+    parser.add_argument("--window", type=int, default=defaults.window, metavar="N",
+                        help="the shorter priming: the last N context frames (default: each checkpoint's "
+                             "attn_window). Attention alone reaches depth x attn_window frames back (printed "
+                             "per checkpoint): at that N the gain is the scan's or the pack's alone, 0 for local")
     parser.add_argument("--out", type=Path, required=True,
                         help="output stem: writes OUT.json, OUT.png and OUT.mp4 (truth | whole history | window)")
     parser.set_defaults(func=_run_memory)
@@ -133,7 +139,8 @@ def _run_memory(args: argparse.Namespace) -> int:
     from worldsim.eval.memory_report import write_report
 
     settings = MemorySettings(mazes=args.mazes, outbound=args.outbound, back=args.back, generate=args.generate,
-                              response_steps=args.response_steps, steps=args.steps, seed=args.seed)
+                              response_steps=args.response_steps, steps=args.steps, seed=args.seed,
+                              window=args.window)
     result = run_memory_benchmark(args.checkpoints, settings, resolve_device(args.device), args.tests)
     for path in write_report(result, args.out):
         print(f"wrote {path}")

@@ -8,8 +8,11 @@ Tests (worldsim.env.memory_walks makes the trajectories):
 - recall: the retrace walk back again, each frame generated from the TRUE frames before it (teacher-forced,
   no drift): its memory gain is what the state could retrieve if the rollout did not drift away.
 Each test generates the same frames twice from the same noise: primed with the whole context ("full") and
-with only the last `attn_window` context frames ("window"). memory_gain = PSNR(full) − PSNR(window): what
-the state carries beyond the attention window. copy_last is the trivial baseline (repeat the last true
+with only the last `attn_window` context frames ("window"; `MemorySettings.window` sets another length).
+memory_gain = PSNR(full) − PSNR(window): what the state carries beyond the attention window. Attention
+alone reaches further than its window: a layer's keys of frame t were built from the previous layer's window
+of t, so depth × attn_window frames back (`attention_reach`); `local`, which has nothing else, gains from
+the frames between its window and that reach, and nothing beyond it. copy_last is the trivial baseline (repeat the last true
 frame). drift_* is seed 2's |M(first 15 %) − M(last 15 %)| of the full rollout (M = PSNR, sharpness).
 - response: from one context and one noise seed, generate `response_steps` frames under each action of a
   pair and compare the two last frames (mean absolute difference, 0..255) with the true world's: a model
@@ -100,7 +103,7 @@ def score_rollouts(model: nn.Module, clips: Batch, context: int, generate: int, 
                    on_frame: Callable[[], None] = lambda: None, teacher_forced: bool = False) -> dict[str, Any]:
     """Full vs window priming (the model's last `attn_window` context frames) of the same frames, with
     copy-last, SSIM, drift and the curve by gap; `teacher_forced`: every frame from the true frames before it."""
-    window = int(getattr(model.config, "attn_window", 1))
+    window = window_frames(model.config, settings)
     truth = to_model(clips["frames"][:, context: context + generate])
     if teacher_forced:
         full = teacher_forced_frames(model, clips, context, generate, None, settings.steps, settings.seed, on_frame)
@@ -131,6 +134,27 @@ def score_rollouts(model: nn.Module, clips: Batch, context: int, generate: int, 
         "by_gap": _by_gap(gaps, psnr_full, psnr_window),
         "_videos": (truth[0], full[0], short[0]),
     }
+
+
+def window_frames(config: Any, settings: MemorySettings) -> int:
+    """Context frames of the shorter priming: settings.window, else the model's attention window."""
+    return settings.window or int(getattr(config, "attn_window", 1))
+
+
+def attention_reach(config: Any) -> int | None:
+    """Frames back that attention alone carries: depth × attn_window (a layer's window over the previous
+    layer's, each built from its own window); None: unbounded (full), 0: no attention (ssm)."""
+    if config.temporal == "full":
+        return None
+    return config.depth * config.attn_window if config.uses_attention else 0
+
+
+def priming(config: Any, settings: MemorySettings) -> dict[str, Any]:
+    """What the 'window' priming gives a model, against what it could hold: its attention's reach and what
+    else carries memory (scan, pack; None for `local`, whose memory gain stops at the reach)."""
+    memory = {"ssm+local": "scan", "ssm": "scan", "pack+local": "pack", "full": "every past frame", "local": None}
+    return {"window": window_frames(config, settings), "attention_reach_frames": attention_reach(config),
+            "long_memory": memory[config.temporal]}
 
 
 def _by_gap(gaps: Tensor, psnr_full: Tensor, psnr_window: Tensor) -> list[dict[str, float]]:
@@ -218,7 +242,8 @@ def run_memory_benchmark(
         model, _, metadata = load_checkpoint(path, device)
         model.eval()
         row: dict[str, Any] = {"checkpoint": str(path), "step": metadata.get("step"),
-                               "parameters": count_parameters(model), "temporal": model.config.temporal}
+                               "parameters": count_parameters(model), "temporal": model.config.temporal,
+                               "priming": priming(model.config, settings)}
         with _precision(device):
             for name, (clips, context, generate) in walks.items():
                 row[name] = score_rollouts(model, clips, context, generate, settings, lambda: bar.update(1),
@@ -246,6 +271,8 @@ def format_row(row: dict[str, Any]) -> str:
             parts.append(f"  {name}: full {r['psnr_full']:.2f} dB, window {r['psnr_window']:.2f}, "
                          f"memory gain {r['memory_gain']:+.2f}, copy-last {r['psnr_copy_last']:.2f}, "
                          f"SSIM {r['ssim_full']:.3f}, drift {r['drift_psnr']:.2f} dB")
+    if any(name in row for name in ROLLOUT_TESTS):
+        parts.append(priming_note(row["priming"], row["temporal"]))
     if row.get("scan_horizon_frames"):
         longest = [max(layer) for layer in row["scan_horizon_frames"]]
         parts.append("  scan: longest head horizon per layer " + ", ".join(f"{h:.0f}" for h in longest) + " frames")
@@ -253,3 +280,19 @@ def format_row(row: dict[str, Any]) -> str:
         parts.append("  response: " + ", ".join(
             f"{k} {v['model']:.1f}/{v['truth']:.1f} = {v['ratio']:.2f}" for k, v in row["response"].items()))
     return "\n".join(parts)
+
+
+def priming_note(priming: dict[str, Any], temporal: str) -> str:
+    """How to read the memory gain of this variant."""
+    window, reach, memory = priming["window"], priming["attention_reach_frames"], priming["long_memory"]
+    line = f"  memory gain: whole history vs the last {window} frames"
+    if reach is None or reach == 0:
+        return line
+    if reach <= window:
+        return line + (f", the attention's whole reach: {temporal} holds nothing beyond it, so 0 up to rounding"
+                       if memory is None else f", beyond the attention's reach ({reach}): the {memory}'s alone")
+    line += f"; attention alone reaches {reach} frames back (layers x window)"
+    if memory is None:
+        return (line + f". {temporal} holds nothing beyond that reach: its gain is what frames {window + 1}-"
+                f"{reach} back add, not a long-term memory (--window {reach}: 0 up to rounding)")
+    return line + f", so the gain also counts those frames (--window {reach}: the {memory}'s alone)"

@@ -48,7 +48,8 @@ def _plot(result: dict[str, Any], path: Path) -> Path:
         for i, row in enumerate(result["checkpoints"]):
             curves, label = row[test]["per_frame"], Path(row["checkpoint"]).stem
             ax.plot(curves["psnr_full"], color=f"C{i}", label=f"{label}: whole history")
-            ax.plot(curves["psnr_window"], color=f"C{i}", linestyle="--", label=f"{label}: attention window only")
+            ax.plot(curves["psnr_window"], color=f"C{i}", linestyle="--",
+                    label=f"{label}: last {row['priming']['window']} frames only")
             if i == 0:
                 ax.plot(curves["psnr_copy_last"], color="grey", linestyle=":", label="repeat last true frame")
         ax.set(title=test, xlabel="generated frame", ylabel="PSNR (dB)")

@@ -42,13 +42,16 @@ class MemorySettings:
     response_steps: int = 8  # response: frames generated per action
     steps: int = DEFAULT_SAMPLING_STEPS  # Euler steps per generated frame
     seed: int = 0  # sampling noise and the walks' policy seed
+    # the shorter priming: the last `window` context frames; 0: each checkpoint's attn_window
+    window: int = 0
 
     def __post_init__(self) -> None:
         for name in ("mazes", "outbound", "back", "generate", "response_context", "response_steps", "steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"eval memory: {name} must be >= 1, got {getattr(self, name)}")
-        if self.prime_extra < 0:
-            raise ValueError(f"eval memory: prime_extra must be >= 0, got {self.prime_extra}")
+        for name in ("prime_extra", "window"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"eval memory: {name} must be >= 0, got {getattr(self, name)}")
         if self.back > self.outbound:
             raise ValueError(f"eval memory: back ({self.back}) must not exceed outbound ({self.outbound}): "
                              "the way back retraces the way out")
