@@ -83,11 +83,11 @@ def test_three_variants_side_by_side_and_how_to_read_their_memory_gain(tmp_path:
 def test_local_remembers_nothing_beyond_its_attention_reach(temporal: str, beyond_reach: bool) -> None:
     """Primed with the last depth x attn_window frames, `local` generates what the whole history gives (up to
     the rounding of other frame indices); with its window alone it does not: the gain is not 0 by construction."""
-    from worldsim.eval.memory import priming_note, attention_reach, priming, score_rollouts
+    from worldsim.eval.memory import attention_reach, priming, priming_note, score_rollouts
 
     model, clips = perturbed_model_and_walk(temporal, outbound=12, back=3, scale=0.2)
     reach = attention_reach(model.config)
-    assert reach == 6 < 13  # 3 layers x window 2; the walk out is longer
+    assert reach == 6  # 3 layers x window 2; the walk out (13 frames) is longer
     full = primed_rollout(model, clips, 13, 0, 3, 1, seed=5)
     at_reach = primed_rollout(model, clips, 13, 13 - reach, 3, 1, seed=5)
     at_window = primed_rollout(model, clips, 13, 13 - model.config.attn_window, 3, 1, seed=5)

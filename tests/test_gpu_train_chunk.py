@@ -31,7 +31,7 @@ def test_the_chunk_trains_in_the_run_folder_it_is_given(tmp_path: Path) -> None:
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(["bash", "scripts/gpu_train_chunk.sh", "out", "1", "init.safetensors", str(SMOKE),
                            "schedule.max_steps=1", "logging.validate_every=1000", "device=cpu"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "run folder runs/local, starting with init_from=init.safetensors" in done.stdout
     assert (tmp_path / "runs" / "local" / "latest.safetensors").is_file()
