@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from test_train_init_layers import _inputs, _trained_looking_model
 
-from worldsim.actions import maze_action_space
-from worldsim.checkpoint import PlayBlock, save_checkpoint
 from worldsim.cli import main
 from worldsim.config import load_config
 from worldsim.model import WorldModel
@@ -22,33 +21,14 @@ SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
 CPU = torch.device("cpu")
 
 
-def ssm_local_checkpoint(tmp_path: Path) -> tuple[WorldModel, Path]:
-    """A depth-3 ssm+local smoke model with every weight random (open gates), saved as a checkpoint."""
-    torch.manual_seed(0)
-    model = WorldModel(load_config(TrainConfig, SMOKE, []).model)
-    with torch.no_grad():
-        for parameter in model.parameters():
-            parameter.add_(0.1 * torch.randn_like(parameter))
-    path = tmp_path / "ssm_local.safetensors"
-    save_checkpoint(path, model, PlayBlock(maze_action_space(), (16, 16)), {"step": 1})
-    return model.eval(), path
-
-
 def shared_config(path: Path, temporal: str, *extra: str) -> TrainConfig:
     return load_config(TrainConfig, SMOKE, [f"init_from={path}", f"model.temporal={temporal}", "init_shared=true",
                                             *extra])
 
 
-def inputs() -> tuple[torch.Tensor, ...]:
-    generator = torch.Generator().manual_seed(3)
-    frames = torch.rand(2, 5, 3, 16, 16, generator=generator) * 2 - 1
-    return (frames, torch.rand(2, 5, generator=generator), torch.randint(0, 9, (2, 5), generator=generator),
-            torch.rand(2, 5, 1, generator=generator) - 0.5)
-
-
 @pytest.mark.parametrize("temporal", ["local", "pack+local"])
 def test_shared_parameters_are_loaded_and_the_others_stay_fresh(tmp_path: Path, temporal: str) -> None:
-    source, path = ssm_local_checkpoint(tmp_path)
+    source, path = _trained_looking_model(tmp_path)
     config = shared_config(path, temporal)
     run = build_run(config, tmp_path / "run", resume=False, device=CPU)
     torch.manual_seed(config.seed)
@@ -75,17 +55,17 @@ def test_shared_parameters_are_loaded_and_the_others_stay_fresh(tmp_path: Path, 
 
 def test_local_and_pack_local_start_out_computing_the_same_function(tmp_path: Path) -> None:
     """The pack's zero gate adds nothing: both variants compute the source without its scan at step 0."""
-    source, path = ssm_local_checkpoint(tmp_path)
+    source, path = _trained_looking_model(tmp_path)
     local, pack = (build_run(shared_config(path, t), tmp_path / t, False, CPU).model.eval()
                    for t in ("local", "pack+local"))
     with torch.no_grad():
-        local_out, pack_out = local(*inputs()), pack(*inputs())
+        local_out, pack_out = local(*_inputs(local)), pack(*_inputs(pack))
         torch.testing.assert_close(pack_out, local_out, rtol=0, atol=1e-6)
-        assert (local_out - source(*inputs())).abs().max() > 1e-2  # the scan mattered in the source
+        assert (local_out - source(*_inputs(source))).abs().max() > 1e-2  # the scan mattered in the source
 
 
 def test_without_init_shared_another_variant_is_refused_and_names_the_key(tmp_path: Path) -> None:
-    _, path = ssm_local_checkpoint(tmp_path)
+    _, path = _trained_looking_model(tmp_path)
     strict = load_config(TrainConfig, SMOKE, [f"init_from={path}", "model.temporal=local"])
     with pytest.raises(ValueError, match=r"model.temporal: ssm\+local -> local \(to start a local model .* set "
                                          r"init_shared=true"):
@@ -93,7 +73,7 @@ def test_without_init_shared_another_variant_is_refused_and_names_the_key(tmp_pa
 
 
 def test_a_parameter_of_another_shape_is_refused_by_name(tmp_path: Path) -> None:
-    source, path = ssm_local_checkpoint(tmp_path)
+    source, path = _trained_looking_model(tmp_path)
     weights = dict(source.state_dict())
     weights["head.linear.weight"] = torch.zeros(5, 7)
     target = build_run(shared_config(path, "local"), tmp_path / "run", False, CPU).model
@@ -106,7 +86,7 @@ def test_a_parameter_of_another_shape_is_refused_by_name(tmp_path: Path) -> None
 
 
 def test_init_shared_needs_init_from_and_excludes_init_layers(tmp_path: Path) -> None:
-    _, path = ssm_local_checkpoint(tmp_path)
+    _, path = _trained_looking_model(tmp_path)
     with pytest.raises(ValueError, match="init_shared .* but init_from is not set"):
         validate_train_config(load_config(TrainConfig, SMOKE, ["init_shared=true"]))
     with pytest.raises(ValueError, match="init_shared and init_layers cannot be combined"):
@@ -116,7 +96,7 @@ def test_init_shared_needs_init_from_and_excludes_init_layers(tmp_path: Path) ->
 def test_train_prints_the_summary_and_the_run_is_of_the_asked_variant(tmp_path: Path, capsys) -> None:
     from worldsim.checkpoint import read_checkpoint_configs
 
-    _, path = ssm_local_checkpoint(tmp_path)
+    _, path = _trained_looking_model(tmp_path)
     run = tmp_path / "run"
     assert main(["train", "--config", str(SMOKE), "--out", str(run), "--no-progress", f"init_from={path}",
                  "model.temporal=pack+local", "init_shared=true", "schedule.max_steps=1",
