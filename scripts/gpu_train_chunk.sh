@@ -5,7 +5,7 @@
 # Resumes the run folder RUN (an environment variable, default runs/chunked) when the server still holds it
 # from the previous job, else starts it from the weights INIT. Leaves in OUT metrics.jsonl, the newest
 # validation strip and the EMA weights split into 15 MiB parts (`cat ema.part.* > ema.safetensors` puts them
-# together). Runs that share a server session need a RUN each, or one would resume the other's checkpoint:
+# together). Runs that share a server need a RUN each, or one would resume the other's checkpoint:
 #   RUN=runs/memory_local bash scripts/gpu_train_chunk.sh OUT MINUTES INIT configs/memory_local.yaml [key=value ...]
 set -uo pipefail
 out=${1:?usage: gpu_train_chunk.sh OUT MINUTES INIT CONFIG [key=value ...]}

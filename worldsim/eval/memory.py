@@ -10,10 +10,11 @@ Tests (worldsim.env.memory_walks makes the trajectories):
 Each test generates the same frames twice from the same noise: primed with the whole context ("full") and
 with only the last `attn_window` context frames ("window"; `MemorySettings.window` sets another length).
 memory_gain = PSNR(full) − PSNR(window): what the state carries beyond the attention window. Attention
-alone reaches further than its window: a layer's keys of frame t were built from the previous layer's window
-of t, so depth × attn_window frames back (`attention_reach`); `local`, which has nothing else, gains from
-the frames between its window and that reach, and nothing beyond it. copy_last is the trivial baseline (repeat the last true
-frame). drift_* is seed 2's |M(first 15 %) − M(last 15 %)| of the full rollout (M = PSNR, sharpness).
+alone reaches further than its window: a layer's keys of frame t were built from the previous layer's
+window of t, so depth × attn_window frames back (`attention_reach`); `local`, which has nothing else, gains
+from the frames between its window and that reach, and nothing beyond it. copy_last is the trivial baseline
+(repeat the last true frame). drift_* is seed 2's |M(first 15 %) − M(last 15 %)| of the full rollout
+(M = PSNR, sharpness).
 - response: from one context and one noise seed, generate `response_steps` frames under each action of a
   pair and compare the two last frames (mean absolute difference, 0..255) with the true world's: a model
   that ignores the controls scores a ratio near 0, one that answers them like the world near 1.
@@ -154,7 +155,7 @@ def priming(config: Any, settings: MemorySettings) -> dict[str, Any]:
     else carries memory (scan, pack; None for `local`, whose memory gain stops at the reach)."""
     memory = {"ssm+local": "scan", "ssm": "scan", "pack+local": "pack", "full": "every past frame", "local": None}
     return {"window": window_frames(config, settings), "attention_reach_frames": attention_reach(config),
-            "long_memory": memory[config.temporal]}
+            "long_memory": memory.get(config.temporal)}
 
 
 def _by_gap(gaps: Tensor, psnr_full: Tensor, psnr_window: Tensor) -> list[dict[str, float]]:
