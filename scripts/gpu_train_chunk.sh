@@ -3,7 +3,8 @@
 # small (files up to 16 MiB); run 2 in docs/training.md was trained this way:
 #   bash scripts/gpu_train_chunk.sh OUT MINUTES INIT CONFIG [key=value ...]   (.whl/ and INIT beside the checkout)
 # Resumes the run folder RUN (an environment variable, default runs/chunked) when the server still holds it
-# from the previous job, else starts it from the weights INIT. Leaves in OUT metrics.jsonl, the newest
+# from the previous job, else starts it from the weights INIT. Leaves in OUT train.log (the whole output; the
+job's own output keeps its last 4,000 characters), metrics.jsonl, the newest
 # validation strip and the EMA weights split into 15 MiB parts (`cat ema.part.* > ema.safetensors` puts them
 # together). Runs that share a server need a RUN each, or one would resume the other's checkpoint:
 #   RUN=runs/memory_local bash scripts/gpu_train_chunk.sh OUT MINUTES INIT configs/memory_local.yaml [key=value ...]
@@ -15,7 +16,7 @@ run=${RUN:-runs/chunked}
 if [ -f "$run/latest.safetensors" ]; then start=(--resume); else start=("init_from=$init"); fi
 echo "run folder $run, starting with ${start[*]}"
 python -m worldsim train --config "$config" --out "$run" --max-minutes "$minutes" --no-progress "${start[@]}" "$@" \
-  2>&1 | tail -c 4000
+  2>&1 | tee "$out/train.log" | tail -c 4000
 cp "$run/metrics.jsonl" "$out/"
 strip=$(ls "$run"/samples/*.png 2>/dev/null | tail -1)
 [ -n "$strip" ] && cp "$strip" "$out/"

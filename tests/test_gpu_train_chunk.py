@@ -37,3 +37,4 @@ def test_the_chunk_trains_in_the_run_folder_it_is_given(tmp_path: Path) -> None:
     assert (tmp_path / "runs" / "local" / "latest.safetensors").is_file()
     assert not (tmp_path / "runs" / "chunked").exists()
     assert (tmp_path / "out" / "metrics.jsonl").is_file() and list((tmp_path / "out").glob("ema.part.*"))
+    assert "finished at step 1" in (tmp_path / "out" / "train.log").read_text()  # the whole output, kept
