@@ -4,6 +4,8 @@
     worldsim eval --data data/breakout runs/breakout/latest.safetensors --context 16 --rollout 32
     worldsim eval memory A.safetensors B.safetensors --out benchmarks/results/memory
     worldsim eval priming checkpoints/default.safetensors --out out/priming.json
+    worldsim eval recall-toy --write-data data/recall_toy         (then train on it: configs/recall_toy.yaml)
+    worldsim eval recall-toy --data data/recall_toy runs/recall_toy/latest.safetensors --out recall.json
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from worldsim.cli import add_threads_argument
 from worldsim.config import finite_float
 
-SUBCOMMANDS = ("compare", "memory", "priming")
+SUBCOMMANDS = ("compare", "memory", "priming", "recall-toy")
 MEMORY_HELP = """Does the model remember what it saw beyond its attention window? On held-out mazes:
 - retrace: walk out --outbound frames (context), then generate --back frames walking back through the same
   views (each seen 2, 4, 6, ... frames earlier);
@@ -35,10 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "eval", help="compare checkpoints on held-out mazes (one-step/rollout PSNR) or benchmark their memory",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    tests = parser.add_subparsers(dest="eval_command", metavar="{compare,memory,priming}", required=True)
+    tests = parser.add_subparsers(dest="eval_command", metavar="{compare,memory,priming,recall-toy}", required=True)
     _register_compare(tests)
     _register_memory(tests)
     _register_priming(tests)
+    _register_recall_toy(tests)
 
 
 def normalize_argv(argv: list[str]) -> list[str]:
@@ -179,5 +182,78 @@ def _run_priming(args: argparse.Namespace) -> int:
             print(f"  {window}: " + ", ".join(f"{name} {value:.2f}" for name, value in scores.items()) + " dB")
     if args.out is not None:
         write_json_atomic(args.out, {"results": results})
+        print(f"wrote {args.out}")
+    return 0
+
+
+RECALL_TOY_HELP = """Can this model learn to remember at all? A sanity check for a change to the model or trainer, small
+enough for a CPU. The recall toy is a dataset of 16x16 episodes: a pattern of four coloured squares at
+steps 0-2, gray after, and from the step of the action `recall` (8..20) the same pattern again. Nothing
+in the frames before the recall step says which pattern returns: only memory can.
+  1. worldsim eval recall-toy --write-data DIR
+  2. worldsim train --config configs/recall_toy.yaml --data DIR --out RUN   (each variant: model.temporal=...)
+  3. worldsim eval recall-toy --data DIR RUN/latest.safetensors [...] --out JSON
+Step 3 scores the recall frame on the episodes the checkpoints never trained on (data.holdout_every),
+generated after the whole history or only the last --window frames (default attn_window: the frames just
+before the recall step, all gray) from the same noise. memory gain = whole - window: what the model kept
+from steps 0-2. copy_last = repeating the gray frame, the score of a model without memory. Numbers for
+configs/recall_toy.yaml: docs/training.md, "The recall toy"."""
+
+
+def _register_recall_toy(tests: argparse._SubParsersAction) -> None:
+    from worldsim.eval.settings import RecallToySettings
+
+    defaults = RecallToySettings()
+    parser = tests.add_parser("recall-toy", help="write the recall toy dataset, or score checkpoints on it (JSON)",
+                              description=RECALL_TOY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write-data", type=Path, metavar="DIR", help="write the dataset to DIR (new or empty)")
+    mode.add_argument("--data", type=Path, metavar="DIR", help="score CHECKPOINTs on this recall toy dataset")
+    parser.add_argument("checkpoints", nargs="*", type=Path, metavar="CHECKPOINT",
+                        help="with --data: model .safetensors files trained on DIR")
+    parser.add_argument("--episodes", type=int, default=defaults.episodes,
+                        help=f"with --write-data: episodes (default {defaults.episodes}; one in ten is held out "
+                             "of training)")
+    parser.add_argument("--seed", type=int, default=defaults.seed,
+                        help="--write-data: the episodes' seed; --data: the sampling noise's seed (default 0)")
+    parser.add_argument("--window", type=int, default=0, metavar="N",
+                        help="with --data: the shorter priming, the last N frames before the recall step "
+                             f"(default: each checkpoint's attn_window; at most {defaults.recall_first - defaults.pattern_steps}, "
+                             "or the window reaches the pattern)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="with --data: Euler steps per frame (default: each checkpoint's own)")
+    parser.add_argument("--out", type=Path, help="with --data: also write the results to this JSON file")
+    parser.add_argument("--device", default="cpu", help="cpu (default; the toy is small), cuda or auto")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_threads_argument(parser)
+    parser.set_defaults(func=_run_recall_toy)
+
+
+def _run_recall_toy(args: argparse.Namespace) -> int:
+    from worldsim.eval.settings import RecallToySettings
+
+    if args.write_data is not None:
+        if args.checkpoints:
+            raise ValueError(f"eval recall-toy: --write-data writes a dataset and scores nothing: drop "
+                             f"{args.checkpoints[0]} (score with --data DIR CHECKPOINT ...)")
+        from worldsim.eval.recall_toy import write_recall_toy
+
+        settings = RecallToySettings(episodes=args.episodes, seed=args.seed)
+        path = write_recall_toy(args.write_data, settings, progress=not args.no_progress)
+        print(f"wrote {path}: {settings.episodes} episodes of {settings.length} frames (seed {settings.seed}); "
+              f"train on it with `worldsim train --config configs/recall_toy.yaml --data {path} --out RUN`")
+        return 0
+    if not args.checkpoints:
+        raise ValueError("eval recall-toy: --data DIR needs at least one CHECKPOINT to score")
+    from worldsim.data.atomic import write_json_atomic
+    from worldsim.device import resolve_device
+    from worldsim.eval.recall_toy import format_score, score_recall_toy
+
+    result = score_recall_toy(args.data, args.checkpoints, resolve_device(args.device), steps=args.steps,
+                              window=args.window, seed=args.seed, progress=not args.no_progress)
+    for row in result["checkpoints"]:
+        print(format_score(row))
+    if args.out is not None:
+        write_json_atomic(args.out, result)
         print(f"wrote {args.out}")
     return 0

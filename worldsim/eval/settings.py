@@ -55,3 +55,25 @@ class MemorySettings:
         if self.back > self.outbound:
             raise ValueError(f"eval memory: back ({self.back}) must not exceed outbound ({self.outbound}): "
                              "the way back retraces the way out")
+
+
+@dataclass(frozen=True)
+class RecallToySettings:
+    """The recall toy's dataset (worldsim.eval.recall_toy)."""
+
+    episodes: int = 1500
+    length: int = 24  # frames per episode = configs/recall_toy.yaml's clip_length
+    size: int = 16  # frame height and width (even: four equal squares)
+    pattern_steps: int = 3  # the pattern shows at steps 0..pattern_steps-1
+    recall_first: int = 8  # the recall step is drawn uniformly from recall_first..recall_last
+    recall_last: int = 20
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.episodes < 1:
+            raise ValueError(f"recall toy: episodes must be >= 1, got {self.episodes}")
+        if self.size < 2 or self.size % 2:
+            raise ValueError(f"recall toy: size must be even and >= 2, got {self.size}")
+        if not 0 < self.pattern_steps < self.recall_first <= self.recall_last < self.length:
+            raise ValueError(f"recall toy: need 0 < pattern_steps ({self.pattern_steps}) < recall_first "
+                             f"({self.recall_first}) <= recall_last ({self.recall_last}) < length ({self.length})")
