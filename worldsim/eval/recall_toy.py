@@ -88,3 +88,133 @@ def write_recall_toy(out: Path, settings: RecallToySettings = RecallToySettings(
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     return out
+
+
+def open_recall_toy(data: Path | str) -> Any:
+    """The DatasetInfo of `data`, refused unless every episode was written by write_recall_toy."""
+    from worldsim.data.dataset import open_dataset
+
+    info = open_dataset(data, check_arrays=False)
+    for name, meta in zip(info.names, info.metas):
+        if meta.source.get("env") != SOURCE_ENV:
+            raise ValueError(f"eval recall-toy: {info.path / name} comes from env {meta.source.get('env')!r}, not "
+                             f"the recall toy: write one with `worldsim eval recall-toy --write-data DIR`")
+    if info.action_space != ACTION_SPACE:
+        raise ValueError(f"eval recall-toy: {info.path} has actions {list(info.action_space.discrete)}, the recall "
+                         f"toy {list(ACTION_SPACE.discrete)}: write it again with --write-data")
+    return info
+
+
+def held_out_episodes(info: Any, paths: Sequence[Path]) -> list[str]:
+    """The episodes of `info` that none of the checkpoints trained on: the trainer's held-out rule
+    (worldsim.data.holdout) with the checkpoints' data.holdout_every, which must agree. Also refuses a
+    checkpoint of another frame size or action space, naming it."""
+    from worldsim.checkpoint import read_checkpoint_configs
+    from worldsim.data.holdout import held_out_names
+
+    every = set()
+    for path in paths:
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"eval recall-toy: no checkpoint at {path}")
+        play = read_checkpoint_configs(path)[1]
+        if play.action_space != ACTION_SPACE or tuple(play.frame_size) != (info.height, info.width):
+            raise ValueError(f"eval recall-toy: {path} plays {play.frame_size[0]}x{play.frame_size[1]} frames with "
+                             f"actions {list(play.action_space.discrete)}, not the recall toy's {info.height}x"
+                             f"{info.width} frames with {list(ACTION_SPACE.discrete)}: train one with "
+                             f"`worldsim train --config configs/recall_toy.yaml --data {info.path}`")
+        if play.dataset is None or play.holdout_every < 1:
+            raise ValueError(f"eval recall-toy: {path} held no episode out of training (data.holdout_every "
+                             f"{play.holdout_every}): no episode is known to be unseen; train with the default 10")
+        if Path(play.dataset).resolve() != info.path:
+            print(f"eval recall-toy: {path} trained on {play.dataset}, scored on the held-out episodes of "
+                  f"{info.path}: unseen only if both were written with the same --episodes and --seed", flush=True)
+        every.add(play.holdout_every)
+    if len(every) > 1:
+        raise ValueError(f"eval recall-toy: the checkpoints held out different episodes (data.holdout_every "
+                         f"{sorted(every)}): score them separately")
+    names = held_out_names(info.names, every.pop())
+    if not names:
+        raise ValueError(f"eval recall-toy: {info.path} has no held-out episode ({len(info.names)} episodes)")
+    return names
+
+
+def score_recall_toy(data: Path | str, paths: Sequence[Path], device: torch.device, steps: int | None = None,
+                     window: int = 0, seed: int = 0, progress: bool = True) -> dict[str, Any]:
+    """Each checkpoint's recall-frame PSNR on the held-out episodes of `data` -> {"settings", "checkpoints"}.
+    `steps`: Euler steps per frame (None: each checkpoint's own); `window`: the shorter priming's frames
+    (0: each checkpoint's attn_window); `seed`: the noise, one draw per episode shared by every priming."""
+    from tqdm import tqdm
+
+    from worldsim.checkpoint import load_checkpoint
+    from worldsim.eval.memory import attention_reach
+    from worldsim.eval.metrics import psnr
+    from worldsim.frames import to_model
+    from worldsim.model.world_model import count_parameters
+
+    if window < 0:
+        raise ValueError(f"eval recall-toy: window must be >= 0 (0: the model's attn_window), got {window}")
+    info = open_recall_toy(data)
+    names = held_out_episodes(info, paths)
+    episodes = [info.read(name, mmap=False) for name in names]
+    frames = torch.from_numpy(np.stack([episode.frames for episode in episodes])).to(device)  # (N, L, H, W, 3)
+    discrete = torch.from_numpy(np.stack([episode.discrete for episode in episodes])).to(device)  # (N, L)
+    recall = (discrete == RECALL).int().argmax(1)  # (N,): the first recall step
+    differs = (frames != frames[:, :1]).flatten(2).any(-1)  # (N, L): frame t is not the pattern of step 0
+    pattern_end = int(differs.int().argmax(1).max())  # the pattern shows at steps 0..pattern_end-1
+    rows = torch.arange(len(names), device=device)
+    target = to_model(frames[rows, recall])  # (N, 3, H, W)
+    copy_last = psnr(to_model(frames[rows, recall - 1]), target)
+    generator = torch.Generator().manual_seed(seed)
+    noise = torch.randn(target.shape, generator=generator).to(device)
+    results = []
+    for path in paths:
+        model, play, metadata = load_checkpoint(path, device)
+        model.eval()
+        frames_back = window or int(model.config.attn_window)
+        reaching = recall - frames_back < pattern_end
+        if bool(reaching.any()):
+            raise ValueError(f"eval recall-toy: a window of {frames_back} frames before recall step "
+                             f"{int(recall[reaching].min())} shows the pattern (steps 0-{pattern_end - 1}): use "
+                             f"--window {int(recall.min()) - pattern_end} or less")
+        sampling_steps = steps or play.sampling_steps
+        scores = {"whole": torch.zeros(len(names)), "window": torch.zeros(len(names))}
+        for step in tqdm(sorted(set(recall.tolist())), desc=Path(path).name, disable=not progress):
+            group = (recall == step).nonzero().flatten()  # episodes recalling at this step, one batch
+            clips = {"frames": frames[group], "discrete": discrete[group], "continuous": None}
+            for name, start in (("whole", 0), ("window", step - frames_back)):
+                scores[name][group.cpu()] = _recall_psnr(model, clips, start, step, noise[group], sampling_steps).cpu()
+        whole, short = scores["whole"], scores["window"]
+        by_step = [{"recall_step": step, "episodes": int((recall == step).sum()),
+                    "psnr_whole": float(whole[(recall == step).cpu()].mean()),
+                    "psnr_window": float(short[(recall == step).cpu()].mean())} for step in sorted(set(recall.tolist()))]
+        results.append({
+            "checkpoint": str(path), "step": metadata.get("step"), "temporal": model.config.temporal,
+            "parameters": count_parameters(model), "sampling_steps": sampling_steps, "window": frames_back,
+            "attention_reach_frames": attention_reach(model.config),
+            "psnr_whole": float(whole.mean()), "psnr_window": float(short.mean()),
+            "memory_gain": float((whole - short).mean()), "psnr_copy_last": float(copy_last.mean()),
+            "whole_minus_copy_last": float((whole - copy_last.cpu()).mean()), "by_recall_step": by_step,
+        })
+    settings = {"data": str(info.path), "episodes": len(names), "first_episodes": names[:3], "seed": seed,
+                "steps": steps, "window": window, "device": str(device)}
+    return {"settings": settings, "checkpoints": results}
+
+
+@torch.no_grad()
+def _recall_psnr(model: nn.Module, clips: dict[str, Any], start: int, step: int, noise: Tensor,
+                 sampling_steps: int) -> Tensor:
+    """Commit the true frames start..step-1, generate frame `step` from `noise` (B, 3, H, W) -> PSNR (B,)."""
+    from worldsim.diffusion.sampler import denoise_frame
+    from worldsim.eval.memory import commit_true_frames
+    from worldsim.eval.metrics import psnr
+    from worldsim.frames import to_model
+
+    state = commit_true_frames(model, clips, model.init_state(noise.shape[0], noise.device), range(start, step))
+    frame = denoise_frame(model, state, noise, None, clips["discrete"][:, step], None, sampling_steps)
+    return psnr(frame, to_model(clips["frames"][:, step]))
+
+
+def format_score(row: dict[str, Any]) -> str:
+    return (f"{row['checkpoint']} (step {row['step']}, {row['temporal']}): recall frame whole history "
+            f"{row['psnr_whole']:.2f} dB, last {row['window']} frames {row['psnr_window']:.2f} dB, memory gain "
+            f"{row['memory_gain']:+.2f} dB; copy-last {row['psnr_copy_last']:.2f} dB")
