@@ -3,8 +3,9 @@
 An episode (16x16 frames, actions noop / recall): a pattern of 2x2 squares in palette colours shows at
 steps 0-2, uniform gray follows, and from the step of the action `recall` (drawn from 8..20) to the end the
 same pattern shows again. Nothing in the frames before the recall step says which pattern returns: a model
-that draws it must have kept it from steps 0-2, at least 6 frames before, beyond configs/recall_toy.yaml's
-attention window (attn_window 2).
+that draws it must have kept it from steps 0-2, 6 to 18 frames before, beyond configs/recall_toy.yaml's
+attention window (attn_window 2). Its 4 stacked attention layers reach 8 frames back (worldsim.eval.memory.
+attention_reach): enough for recall steps 8-10 in principle, for none later.
 
 The score, on the episodes a checkpoint never trained on (worldsim.data.holdout): PSNR of the generated
 recall frame, primed with the true frames 0..r-1 ("whole") or only the last `window` of them ("window",
@@ -16,6 +17,8 @@ attn_window = 2 primes frames r-2, r-1 (gray for every r >= 5), while the attent
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,9 +26,19 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
+from tqdm import tqdm
 
 from worldsim.actions import ActionSpace
+from worldsim.checkpoint import load_checkpoint, read_checkpoint_configs
+from worldsim.data.dataset import DatasetInfo, open_dataset
+from worldsim.data.holdout import held_out_names
+from worldsim.data.writer import EpisodeWriter
+from worldsim.diffusion.sampler import check_sampling, denoise_frame
+from worldsim.eval.memory import attention_reach, commit_true_frames
+from worldsim.eval.metrics import psnr
 from worldsim.eval.settings import RecallToySettings
+from worldsim.frames import to_model
+from worldsim.model.world_model import count_parameters
 
 SOURCE_ENV = "recall_toy"
 ACTION_SPACE = ActionSpace(discrete=("noop", "recall"))
@@ -62,13 +75,6 @@ def write_recall_toy(out: Path, settings: RecallToySettings = RecallToySettings(
                      progress: bool = True) -> Path:
     """Write the dataset to `out` (absent or empty: episode numbers decide which episodes are held out),
     in a hidden folder beside it renamed into place when complete. Returns `out`."""
-    import os
-    import shutil
-
-    from tqdm import tqdm
-
-    from worldsim.data.writer import EpisodeWriter
-
     out = Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"recall toy: {out} exists and is not an empty folder: write the data to a new one")
@@ -90,10 +96,8 @@ def write_recall_toy(out: Path, settings: RecallToySettings = RecallToySettings(
     return out
 
 
-def open_recall_toy(data: Path | str) -> Any:
+def open_recall_toy(data: Path | str) -> DatasetInfo:
     """The DatasetInfo of `data`, refused unless every episode was written by write_recall_toy."""
-    from worldsim.data.dataset import open_dataset
-
     info = open_dataset(data, check_arrays=False)
     for name, meta in zip(info.names, info.metas):
         if meta.source.get("env") != SOURCE_ENV:
@@ -105,13 +109,10 @@ def open_recall_toy(data: Path | str) -> Any:
     return info
 
 
-def held_out_episodes(info: Any, paths: Sequence[Path]) -> list[str]:
+def held_out_episodes(info: DatasetInfo, paths: Sequence[Path]) -> list[str]:
     """The episodes of `info` that none of the checkpoints trained on: the trainer's held-out rule
     (worldsim.data.holdout) with the checkpoints' data.holdout_every, which must agree. Also refuses a
     checkpoint of another frame size or action space, naming it."""
-    from worldsim.checkpoint import read_checkpoint_configs
-    from worldsim.data.holdout import held_out_names
-
     every = set()
     for path in paths:
         if not Path(path).is_file():
@@ -125,7 +126,7 @@ def held_out_episodes(info: Any, paths: Sequence[Path]) -> list[str]:
         if play.dataset is None or play.holdout_every < 1:
             raise ValueError(f"eval recall-toy: {path} held no episode out of training (data.holdout_every "
                              f"{play.holdout_every}): no episode is known to be unseen; train with the default 10")
-        if Path(play.dataset).resolve() != info.path:
+        if Path(play.dataset).resolve() != info.path.resolve():
             print(f"eval recall-toy: {path} trained on {play.dataset}, scored on the held-out episodes of "
                   f"{info.path}: unseen only if both were written with the same --episodes and --seed", flush=True)
         every.add(play.holdout_every)
@@ -143,72 +144,68 @@ def score_recall_toy(data: Path | str, paths: Sequence[Path], device: torch.devi
     """Each checkpoint's recall-frame PSNR on the held-out episodes of `data` -> {"settings", "checkpoints"}.
     `steps`: Euler steps per frame (None: each checkpoint's own); `window`: the shorter priming's frames
     (0: each checkpoint's attn_window); `seed`: the noise, one draw per episode shared by every priming."""
-    from tqdm import tqdm
-
-    from worldsim.checkpoint import load_checkpoint
-    from worldsim.eval.memory import attention_reach
-    from worldsim.eval.metrics import psnr
-    from worldsim.frames import to_model
-    from worldsim.model.world_model import count_parameters
-
     if window < 0:
         raise ValueError(f"eval recall-toy: window must be >= 0 (0: the model's attn_window), got {window}")
     info = open_recall_toy(data)
     names = held_out_episodes(info, paths)
     episodes = [info.read(name, mmap=False) for name in names]
-    frames = torch.from_numpy(np.stack([episode.frames for episode in episodes])).to(device)  # (N, L, H, W, 3)
-    discrete = torch.from_numpy(np.stack([episode.discrete for episode in episodes])).to(device)  # (N, L)
-    recall = (discrete == RECALL).int().argmax(1)  # (N,): the first recall step
-    differs = (frames != frames[:, :1]).flatten(2).any(-1)  # (N, L): frame t is not the pattern of step 0
-    pattern_end = int(differs.int().argmax(1).max())  # the pattern shows at steps 0..pattern_end-1
-    rows = torch.arange(len(names), device=device)
-    target = to_model(frames[rows, recall])  # (N, 3, H, W)
-    copy_last = psnr(to_model(frames[rows, recall - 1]), target)
-    generator = torch.Generator().manual_seed(seed)
-    noise = torch.randn(target.shape, generator=generator).to(device)
+    clips = {"frames": torch.from_numpy(np.stack([episode.frames for episode in episodes])).to(device),
+             "discrete": torch.from_numpy(np.stack([episode.discrete for episode in episodes])).to(device),
+             "continuous": None}  # frames uint8 (N, L, H, W, 3), discrete (N, L)
+    noise = torch.randn((len(names), 3, info.height, info.width), generator=torch.Generator().manual_seed(seed))
     results = []
     for path in paths:
         model, play, metadata = load_checkpoint(path, device)
         model.eval()
-        frames_back = window or int(model.config.attn_window)
-        reaching = recall - frames_back < pattern_end
-        if bool(reaching.any()):
-            raise ValueError(f"eval recall-toy: a window of {frames_back} frames before recall step "
-                             f"{int(recall[reaching].min())} shows the pattern (steps 0-{pattern_end - 1}): use "
-                             f"--window {int(recall.min()) - pattern_end} or less")
-        sampling_steps = steps or play.sampling_steps
-        scores = {"whole": torch.zeros(len(names)), "window": torch.zeros(len(names))}
-        for step in tqdm(sorted(set(recall.tolist())), desc=Path(path).name, disable=not progress):
-            group = (recall == step).nonzero().flatten()  # episodes recalling at this step, one batch
-            clips = {"frames": frames[group], "discrete": discrete[group], "continuous": None}
-            for name, start in (("whole", 0), ("window", step - frames_back)):
-                scores[name][group.cpu()] = _recall_psnr(model, clips, start, step, noise[group], sampling_steps).cpu()
-        whole, short = scores["whole"], scores["window"]
-        by_step = [{"recall_step": step, "episodes": int((recall == step).sum()),
-                    "psnr_whole": float(whole[(recall == step).cpu()].mean()),
-                    "psnr_window": float(short[(recall == step).cpu()].mean())} for step in sorted(set(recall.tolist()))]
-        results.append({
-            "checkpoint": str(path), "step": metadata.get("step"), "temporal": model.config.temporal,
-            "parameters": count_parameters(model), "sampling_steps": sampling_steps, "window": frames_back,
-            "attention_reach_frames": attention_reach(model.config),
-            "psnr_whole": float(whole.mean()), "psnr_window": float(short.mean()),
-            "memory_gain": float((whole - short).mean()), "psnr_copy_last": float(copy_last.mean()),
-            "whole_minus_copy_last": float((whole - copy_last.cpu()).mean()), "by_recall_step": by_step,
-        })
+        row = {"checkpoint": str(path), "step": metadata.get("step"), "temporal": model.config.temporal,
+               "parameters": count_parameters(model), "sampling_steps": steps or play.sampling_steps,
+               "window": window or int(model.config.attn_window),
+               "attention_reach_frames": attention_reach(model.config)}
+        row |= _score(model, clips, noise.to(device), row["window"], row["sampling_steps"], progress)
+        results.append(row)
     settings = {"data": str(info.path), "episodes": len(names), "first_episodes": names[:3], "seed": seed,
                 "steps": steps, "window": window, "device": str(device)}
     return {"settings": settings, "checkpoints": results}
+
+
+def _score(model: nn.Module, clips: dict[str, Any], noise: Tensor, window: int, steps: int,
+           progress: bool) -> dict[str, Any]:
+    """Recall-frame PSNR (mean over episodes and per recall step) whole / window / copy-last; the episodes
+    that recall at one step are one batch."""
+    check_sampling(steps, 1.0)
+    frames, discrete = clips["frames"], clips["discrete"]
+    recall = (discrete == RECALL).int().argmax(1)  # (N,): the recall step
+    differs = (frames != frames[:, :1]).flatten(2).any(-1)  # (N, L): frame t is not the pattern of step 0
+    pattern_end = int(differs.int().argmax(1).max())  # the pattern shows at steps 0..pattern_end-1
+    reaching = recall - window < pattern_end
+    if bool(reaching.any()):
+        raise ValueError(f"eval recall-toy: a window of {window} frames before recall step "
+                         f"{int(recall[reaching].min())} shows the pattern (steps 0-{pattern_end - 1}): use "
+                         f"--window {int(recall.min()) - pattern_end} or less")
+    rows = torch.arange(len(recall), device=recall.device)
+    target = to_model(frames[rows, recall])  # (N, 3, H, W)
+    scores = {"whole": torch.zeros(len(recall), device=noise.device),
+              "window": torch.zeros(len(recall), device=noise.device),
+              "copy_last": psnr(to_model(frames[rows, recall - 1]), target)}
+    steps_seen = sorted(set(recall.tolist()))
+    for step in tqdm(steps_seen, desc="recall steps", disable=not progress):
+        group = (recall == step).nonzero().flatten()
+        batch = {"frames": frames[group], "discrete": discrete[group], "continuous": None}
+        for name, start in (("whole", 0), ("window", step - window)):
+            scores[name][group] = _recall_psnr(model, batch, start, step, noise[group], steps)
+    whole, short, copy_last = scores["whole"], scores["window"], scores["copy_last"]
+    by_step = [{"recall_step": step, "episodes": int((recall == step).sum()),
+                "psnr_whole": float(whole[recall == step].mean()),
+                "psnr_window": float(short[recall == step].mean())} for step in steps_seen]
+    return {"psnr_whole": float(whole.mean()), "psnr_window": float(short.mean()),
+            "memory_gain": float((whole - short).mean()), "psnr_copy_last": float(copy_last.mean()),
+            "whole_minus_copy_last": float((whole - copy_last).mean()), "by_recall_step": by_step}
 
 
 @torch.no_grad()
 def _recall_psnr(model: nn.Module, clips: dict[str, Any], start: int, step: int, noise: Tensor,
                  sampling_steps: int) -> Tensor:
     """Commit the true frames start..step-1, generate frame `step` from `noise` (B, 3, H, W) -> PSNR (B,)."""
-    from worldsim.diffusion.sampler import denoise_frame
-    from worldsim.eval.memory import commit_true_frames
-    from worldsim.eval.metrics import psnr
-    from worldsim.frames import to_model
-
     state = commit_true_frames(model, clips, model.init_state(noise.shape[0], noise.device), range(start, step))
     frame = denoise_frame(model, state, noise, None, clips["discrete"][:, step], None, sampling_steps)
     return psnr(frame, to_model(clips["frames"][:, step]))
