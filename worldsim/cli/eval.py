@@ -204,22 +204,26 @@ def _register_recall_toy(tests: argparse._SubParsersAction) -> None:
     from worldsim.eval.settings import RecallToySettings
 
     defaults = RecallToySettings()
-    parser = tests.add_parser("recall-toy", help="write the recall toy dataset, or score checkpoints on it (JSON)",
-                              description=RECALL_TOY_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = tests.add_parser("recall-toy",
+                              help="can it learn to remember at all? write the recall toy, or score on it",
+                              description=RECALL_TOY_HELP,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = parser.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--write-data", type=Path, metavar="DIR", help="write the dataset to DIR (new or empty)")
+    mode.add_argument("--write-data", type=Path, metavar="DIR",
+                      help="write the dataset to DIR (new or empty)")
     mode.add_argument("--data", type=Path, metavar="DIR", help="score CHECKPOINTs on this recall toy dataset")
     parser.add_argument("checkpoints", nargs="*", type=Path, metavar="CHECKPOINT",
                         help="with --data: model .safetensors files trained on DIR")
     parser.add_argument("--episodes", type=int, default=defaults.episodes,
-                        help=f"with --write-data: episodes (default {defaults.episodes}; one in ten is held out "
-                             "of training)")
+                        help=f"with --write-data: episodes (default {defaults.episodes}; one in ten is held "
+                             "out of training)")
     parser.add_argument("--seed", type=int, default=defaults.seed,
-                        help="--write-data: the episodes' seed; --data: the sampling noise's seed (default 0)")
+                        help="--write-data: the episodes' seed; --data: the sampling noise's seed "
+                             "(default 0)")
+    widest = defaults.recall_first - defaults.pattern_steps  # a wider window shows the pattern
     parser.add_argument("--window", type=int, default=0, metavar="N",
                         help="with --data: the shorter priming, the last N frames before the recall step "
-                             f"(default: each checkpoint's attn_window; at most {defaults.recall_first - defaults.pattern_steps}, "
-                             "or the window reaches the pattern)")
+                             f"(default: each checkpoint's attn_window; at most {widest})")
     parser.add_argument("--steps", type=int, default=None,
                         help="with --data: Euler steps per frame (default: each checkpoint's own)")
     parser.add_argument("--out", type=Path, help="with --data: also write the results to this JSON file")
@@ -240,8 +244,9 @@ def _run_recall_toy(args: argparse.Namespace) -> int:
 
         settings = RecallToySettings(episodes=args.episodes, seed=args.seed)
         path = write_recall_toy(args.write_data, settings, progress=not args.no_progress)
-        print(f"wrote {path}: {settings.episodes} episodes of {settings.length} frames (seed {settings.seed}); "
-              f"train on it with `worldsim train --config configs/recall_toy.yaml --data {path} --out RUN`")
+        print(f"wrote {path}: {settings.episodes} episodes of {settings.length} frames "
+              f"(seed {settings.seed}); train on it with `worldsim train --config configs/recall_toy.yaml "
+              f"--data {path} --out RUN`")
         return 0
     if not args.checkpoints:
         raise ValueError("eval recall-toy: --data DIR needs at least one CHECKPOINT to score")

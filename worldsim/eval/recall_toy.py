@@ -71,13 +71,14 @@ def toy_episode(index: int, settings: RecallToySettings) -> tuple[np.ndarray, np
     return frames, actions
 
 
-def write_recall_toy(out: Path, settings: RecallToySettings = RecallToySettings(),
+def write_recall_toy(out: Path, settings: RecallToySettings | None = None,
                      progress: bool = True) -> Path:
     """Write the dataset to `out` (absent or empty: episode numbers decide which episodes are held out),
     in a hidden folder beside it renamed into place when complete. Returns `out`."""
-    out = Path(out)
+    out, settings = Path(out), settings or RecallToySettings()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"recall toy: {out} exists and is not an empty folder: write the data to a new one")
+        raise FileExistsError(f"recall toy: {out} exists and is not an empty folder: write the data to a new "
+                              f"one")
     temp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(temp, ignore_errors=True)
     try:
@@ -101,11 +102,12 @@ def open_recall_toy(data: Path | str) -> DatasetInfo:
     info = open_dataset(data, check_arrays=False)
     for name, meta in zip(info.names, info.metas):
         if meta.source.get("env") != SOURCE_ENV:
-            raise ValueError(f"eval recall-toy: {info.path / name} comes from env {meta.source.get('env')!r}, not "
-                             f"the recall toy: write one with `worldsim eval recall-toy --write-data DIR`")
+            env = meta.source.get("env")
+            raise ValueError(f"eval recall-toy: {info.path / name} comes from env {env!r}, not the recall "
+                             f"toy: write one with `worldsim eval recall-toy --write-data DIR`")
     if info.action_space != ACTION_SPACE:
-        raise ValueError(f"eval recall-toy: {info.path} has actions {list(info.action_space.discrete)}, the recall "
-                         f"toy {list(ACTION_SPACE.discrete)}: write it again with --write-data")
+        raise ValueError(f"eval recall-toy: {info.path} has actions {list(info.action_space.discrete)}, the "
+                         f"recall toy {list(ACTION_SPACE.discrete)}: write it again with --write-data")
     return info
 
 
@@ -119,16 +121,19 @@ def held_out_episodes(info: DatasetInfo, paths: Sequence[Path]) -> list[str]:
             raise FileNotFoundError(f"eval recall-toy: no checkpoint at {path}")
         play = read_checkpoint_configs(path)[1]
         if play.action_space != ACTION_SPACE or tuple(play.frame_size) != (info.height, info.width):
-            raise ValueError(f"eval recall-toy: {path} plays {play.frame_size[0]}x{play.frame_size[1]} frames with "
-                             f"actions {list(play.action_space.discrete)}, not the recall toy's {info.height}x"
+            height, width = play.frame_size
+            raise ValueError(f"eval recall-toy: {path} plays {height}x{width} frames with actions "
+                             f"{list(play.action_space.discrete)}, not the recall toy's {info.height}x"
                              f"{info.width} frames with {list(ACTION_SPACE.discrete)}: train one with "
                              f"`worldsim train --config configs/recall_toy.yaml --data {info.path}`")
         if play.dataset is None or play.holdout_every < 1:
             raise ValueError(f"eval recall-toy: {path} held no episode out of training (data.holdout_every "
-                             f"{play.holdout_every}): no episode is known to be unseen; train with the default 10")
+                             f"{play.holdout_every}): no episode is known to be unseen; train with the "
+                             f"default 10")
         if Path(play.dataset).resolve() != info.path.resolve():
             print(f"eval recall-toy: {path} trained on {play.dataset}, scored on the held-out episodes of "
-                  f"{info.path}: unseen only if both were written with the same --episodes and --seed", flush=True)
+                  f"{info.path}: unseen only if both were written with the same --episodes and --seed",
+                  flush=True)
         every.add(play.holdout_every)
     if len(every) > 1:
         raise ValueError(f"eval recall-toy: the checkpoints held out different episodes (data.holdout_every "
@@ -152,7 +157,8 @@ def score_recall_toy(data: Path | str, paths: Sequence[Path], device: torch.devi
     clips = {"frames": torch.from_numpy(np.stack([episode.frames for episode in episodes])).to(device),
              "discrete": torch.from_numpy(np.stack([episode.discrete for episode in episodes])).to(device),
              "continuous": None}  # frames uint8 (N, L, H, W, 3), discrete (N, L)
-    noise = torch.randn((len(names), 3, info.height, info.width), generator=torch.Generator().manual_seed(seed))
+    generator = torch.Generator().manual_seed(seed)
+    noise = torch.randn((len(names), 3, info.height, info.width), generator=generator)
     results = []
     for path in paths:
         model, play, metadata = load_checkpoint(path, device)
@@ -206,12 +212,13 @@ def _score(model: nn.Module, clips: dict[str, Any], noise: Tensor, window: int, 
 def _recall_psnr(model: nn.Module, clips: dict[str, Any], start: int, step: int, noise: Tensor,
                  sampling_steps: int) -> Tensor:
     """Commit the true frames start..step-1, generate frame `step` from `noise` (B, 3, H, W) -> PSNR (B,)."""
-    state = commit_true_frames(model, clips, model.init_state(noise.shape[0], noise.device), range(start, step))
+    state = model.init_state(noise.shape[0], noise.device)
+    commit_true_frames(model, clips, state, range(start, step))
     frame = denoise_frame(model, state, noise, None, clips["discrete"][:, step], None, sampling_steps)
     return psnr(frame, to_model(clips["frames"][:, step]))
 
 
 def format_score(row: dict[str, Any]) -> str:
     return (f"{row['checkpoint']} (step {row['step']}, {row['temporal']}): recall frame whole history "
-            f"{row['psnr_whole']:.2f} dB, last {row['window']} frames {row['psnr_window']:.2f} dB, memory gain "
-            f"{row['memory_gain']:+.2f} dB; copy-last {row['psnr_copy_last']:.2f} dB")
+            f"{row['psnr_whole']:.2f} dB, last {row['window']} frames {row['psnr_window']:.2f} dB, "
+            f"memory gain {row['memory_gain']:+.2f} dB; copy-last {row['psnr_copy_last']:.2f} dB")
