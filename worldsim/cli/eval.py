@@ -186,10 +186,10 @@ def _run_priming(args: argparse.Namespace) -> int:
     return 0
 
 
-RECALL_TOY_HELP = """Can this model learn to remember at all? A sanity check for a change to the model or trainer, small
-enough for a CPU. The recall toy is a dataset of 16x16 episodes: a pattern of four coloured squares at
-steps 0-2, gray after, and from the step of the action `recall` (8..20) the same pattern again. Nothing
-in the frames before the recall step says which pattern returns: only memory can.
+RECALL_TOY_HELP = """Can this model learn to remember at all? A sanity check for a change to the model or
+trainer, small enough for a CPU. The recall toy is a dataset of 16x16 episodes: a pattern of four coloured
+squares at steps 0-2, gray after, and from the step of the action `recall` (8..20) the same pattern again.
+Nothing in the frames before the recall step says which pattern returns: only memory can.
   1. worldsim eval recall-toy --write-data DIR
   2. worldsim train --config configs/recall_toy.yaml --data DIR --out RUN   (each variant: model.temporal=...)
   3. worldsim eval recall-toy --data DIR RUN/latest.safetensors [...] --out JSON
@@ -197,7 +197,7 @@ Step 3 scores the recall frame on the episodes the checkpoints never trained on 
 generated after the whole history or only the last --window frames (default attn_window: the frames just
 before the recall step, all gray) from the same noise. memory gain = whole - window: what the model kept
 from steps 0-2. copy_last = repeating the gray frame, the score of a model without memory. Numbers for
-configs/recall_toy.yaml: docs/training.md, "The recall toy"."""
+configs/recall_toy.yaml: docs/training.md, "Can the scan learn to remember at all? The recall toy"."""
 
 
 def _register_recall_toy(tests: argparse._SubParsersAction) -> None:

@@ -77,8 +77,7 @@ def write_recall_toy(out: Path, settings: RecallToySettings | None = None,
     in a hidden folder beside it renamed into place when complete. Returns `out`."""
     out, settings = Path(out), settings or RecallToySettings()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise FileExistsError(f"recall toy: {out} exists and is not an empty folder: write the data to a new "
-                              f"one")
+        raise FileExistsError(f"recall toy: {out} exists and is not an empty folder: write to a new one")
     temp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(temp, ignore_errors=True)
     try:
