@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,12 @@ def test_teacher_forced_frames_see_the_true_past() -> None:
     # a window that reaches back to the start sees what the whole history sees
     torch.testing.assert_close(teacher_forced_frames(model, clips, 7, 3, 10, 1, seed=5), forced)
     assert not torch.allclose(teacher_forced_frames(model, clips, 7, 3, 2, 1, seed=5), forced)
+
+
+def test_a_run_without_retrace_plots_without_an_empty_legend(tmp_path: Path) -> None:
+    checkpoint = tiny_checkpoint(tmp_path / "a.safetensors", 1)
+    out = tmp_path / "memory"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns about a legend with no labelled lines
+        assert main(["eval", "memory", str(checkpoint), *SMALL, "--tests", "rotation", "--out", str(out)]) == 0
+    assert out.with_suffix(".png").stat().st_size > 0
