@@ -112,11 +112,11 @@ def test_atari_breakout_config_trains_a_recorded_game_within_the_shipping_budget
 
 def test_recall_toy_config_is_the_tiny_model_on_whole_toy_episodes():
     """configs/recall_toy.yaml: configs/tiny.yaml's model and optimiser with a 64-frame scan memory and the
-    toy's two actions, trained on whole 24-frame episodes of the dataset worldsim eval recall-toy writes."""
+    dataset's actions, trained on whole 24-frame episodes of the dataset worldsim eval recall-toy writes."""
     from worldsim.eval.settings import RecallToySettings
 
     tiny, toy = read("tiny.yaml"), read("recall_toy.yaml")
-    assert toy["model"] == tiny["model"] | {"ssm_memory_frames": 64, "num_discrete_actions": 2}
+    assert toy["model"] == tiny["model"] | {"ssm_memory_frames": 64}  # action counts: the dataset's
     assert toy["data"]["source"] == "dataset" and toy["data"]["clip_length"] == RecallToySettings().length
     assert {key: toy[key] for key in ("noise", "optim", "device")} == {key: tiny[key] for key in ("noise", "optim", "device")}
     assert toy["schedule"] == tiny["schedule"] | {"max_steps": 1500}

@@ -1,6 +1,8 @@
 """The recall toy: its episodes are exactly the rule (pattern, gray, the pattern again from the recall
-action on), the dataset passes `worldsim data check`, and `worldsim eval recall-toy` scores checkpoints on
-the trainer's held-out episodes with clear errors for anything that is not the toy."""
+action on; with --patterns K, K patterns in turn and the recalled one again), one pattern's episodes are
+those written before K existed, the dataset passes `worldsim data check`, and `worldsim eval recall-toy`
+scores checkpoints on the trainer's held-out episodes, overall and per recalled pattern, with clear errors
+for anything that is not the toy."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ from worldsim.cli import main
 from worldsim.data.episode import read_meta
 from worldsim.data.holdout import held_out_names
 from worldsim.data.writer import EpisodeWriter
-from worldsim.eval.recall_toy import ACTION_SPACE, GRAY, PALETTE, pattern_frame, score_recall_toy, toy_episode
+from worldsim.eval.recall_toy import (ACTION_SPACE, GRAY, PALETTE, action_space, pattern_frame, score_recall_toy,
+                                     toy_episode)
 from worldsim.eval.settings import RecallToySettings
 from worldsim.model import WorldModel, tiny_model_config
 
@@ -34,15 +37,23 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data
 
 
-def checkpoint(path: Path, data: Path, seed: int = 0, **model: object) -> Path:
+@pytest.fixture(scope="module")
+def toy2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = tmp_path_factory.mktemp("toy2") / "data"
+    assert main([*TOY, "--write-data", str(data), "--episodes", str(EPISODES), "--patterns", "2"]) == 0
+    return data
+
+
+def checkpoint(path: Path, data: Path, seed: int = 0, patterns: int = 1, **model: object) -> Path:
     """An untrained tiny model for the toy (weights moved off their zero start: outputs depend on them)."""
     torch.manual_seed(seed)
-    config = tiny_model_config(num_discrete_actions=2, num_continuous_actions=0, **model)
+    space = action_space(patterns)
+    config = tiny_model_config(num_discrete_actions=space.num_discrete, num_continuous_actions=0, **model)
     network = WorldModel(config)
     with torch.no_grad():
         for parameter in network.parameters():
             parameter.add_(0.05 * torch.randn_like(parameter))
-    save_checkpoint(path, network, PlayBlock(ACTION_SPACE, (16, 16), sampling_steps=1, dataset=str(data),
+    save_checkpoint(path, network, PlayBlock(space, (16, 16), sampling_steps=1, dataset=str(data),
                                              holdout_every=10), {"step": 0})
     return path
 
@@ -76,6 +87,49 @@ def test_episodes_follow_the_rule_and_are_the_same_on_every_run() -> None:
     assert not np.array_equal(toy_episode(0, SETTINGS)[0], toy_episode(0, RecallToySettings(seed=1))[0])
 
 
+def test_one_pattern_episodes_are_those_written_before_patterns_existed() -> None:
+    def before(index: int, s: RecallToySettings) -> tuple[np.ndarray, np.ndarray]:  # toy_episode at 20d668c
+        rng = np.random.default_rng([s.seed, index])
+        pattern = pattern_frame(rng.integers(0, len(PALETTE), (2, 2)), s.size)
+        recall = int(rng.integers(s.recall_first, s.recall_last + 1))
+        frames = np.full((s.length, s.size, s.size, 3), GRAY, np.uint8)
+        frames[: s.pattern_steps] = pattern
+        frames[recall:] = pattern
+        actions = np.full(s.length, 0, np.int64)
+        actions[recall] = 1
+        return frames, actions
+
+    for settings in (SETTINGS, RecallToySettings(seed=3)):
+        for index in range(40):
+            for now, then in zip(toy_episode(index, settings), before(index, settings)):
+                np.testing.assert_array_equal(now, then)
+    assert action_space(1) == ACTION_SPACE and ACTION_SPACE.discrete == ("noop", "recall")
+
+
+def test_two_pattern_episodes_show_both_in_turn_and_the_recalled_one_from_the_recall_step() -> None:
+    settings = RecallToySettings(episodes=EPISODES, patterns=2)
+    assert action_space(2).discrete == ("noop", "recall_1", "recall_2")
+    assert settings.recall_start == 11  # the gap after the last pattern (steps 6-10) is one pattern's (3-7)
+    recalled, recall_steps = set(), set()
+    for index in range(40):
+        frames, actions = toy_episode(index, settings)
+        recall = int(np.flatnonzero(actions)[0])
+        which = int(actions[recall])
+        recalled.add(which)
+        recall_steps.add(recall)
+        assert 11 <= recall <= 20 and which in (1, 2)
+        assert actions.tolist() == [which * (t == recall) for t in range(24)]
+        first, second = frames[0], frames[3]
+        assert not np.array_equal(first, second)  # drawn apart: alike once in 8**4 episodes, none of these
+        for t in range(24):
+            shown = (first if t < 3 else second if t < 6 else np.full_like(first, GRAY) if t < recall
+                     else (first, second)[which - 1])
+            np.testing.assert_array_equal(frames[t], shown, err_msg=f"episode {index} step {t}")
+    assert recalled == {1, 2} and len(recall_steps) > 5
+    with pytest.raises(ValueError, match="use at most 5 patterns"):
+        RecallToySettings(patterns=6)
+
+
 def test_written_dataset_is_the_episodes_and_passes_data_check(toy: Path) -> None:
     for index in (0, 9, EPISODES - 1):
         episode = toy / f"episode_{index:06d}"
@@ -85,6 +139,44 @@ def test_written_dataset_is_the_episodes_and_passes_data_check(toy: Path) -> Non
         assert read_meta(episode).source == {"env": "recall_toy", "seed": 0, "episode": index}
     assert json.loads((toy / "index.json").read_text())["num_episodes"] == EPISODES
     assert main(["data", "check", str(toy), "--no-progress"]) == 0
+
+
+def test_two_pattern_dataset_records_them_and_passes_data_check(toy2: Path) -> None:
+    settings = RecallToySettings(episodes=EPISODES, patterns=2)
+    for index in (0, EPISODES - 1):
+        episode = toy2 / f"episode_{index:06d}"
+        np.testing.assert_array_equal(np.load(episode / "frames.npy"), toy_episode(index, settings)[0])
+        meta = read_meta(episode)
+        assert meta.source == {"env": "recall_toy", "seed": 0, "patterns": 2, "episode": index}
+        assert meta.action_space == action_space(2)
+    assert main(["data", "check", str(toy2), "--no-progress"]) == 0
+
+
+def test_two_pattern_scores_each_recalled_pattern_and_refuses_a_one_pattern_checkpoint(
+        toy2: Path, toy: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = checkpoint(tmp_path / "two.safetensors", toy2, patterns=2)
+    out = tmp_path / "score.json"
+    assert main([*TOY, "--data", str(toy2), str(path), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    result = json.loads(out.read_text())
+    row = result["checkpoints"][0]
+    assert result["settings"]["patterns"] == 2
+    held_out = [toy_episode(n, RecallToySettings(episodes=EPISODES, patterns=2)) for n in (9, 19, 29)]
+    recalled = [int(actions.max()) for _, actions in held_out]
+    groups = row["by_pattern"]
+    assert [group["pattern"] for group in groups] == sorted(set(recalled))
+    assert [group["episodes"] for group in groups] == [recalled.count(k) for k in sorted(set(recalled))]
+    for group in groups:
+        assert all(math.isfinite(group[key]) for key in ("psnr_whole", "psnr_window", "psnr_copy_last"))
+        assert f"pattern {group['pattern']} ({group['episodes']} episodes): whole" in printed
+    weighted = sum(group["psnr_whole"] * group["episodes"] for group in groups) / 3
+    assert weighted == pytest.approx(row["psnr_whole"], abs=1e-4)
+    # the action-space check: one pattern's checkpoint on two patterns' data, and the other way round
+    assert main([*TOY, "--data", str(toy2), str(checkpoint(tmp_path / "one.safetensors", toy2))]) == 1
+    assert "with actions ['noop', 'recall'], not the recall toy's 16x16 frames with ['noop', 'recall_1', " \
+           "'recall_2']" in capsys.readouterr().err
+    assert main([*TOY, "--data", str(toy), str(path)]) == 1
+    assert "with actions ['noop', 'recall_1', 'recall_2'], not" in capsys.readouterr().err
 
 
 def test_write_data_refuses_a_folder_that_is_not_empty(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
@@ -145,6 +237,6 @@ def test_score_refuses_what_is_not_the_toy(toy: Path, tmp_path: Path, capsys: py
     assert "comes from env 'maze', not the recall toy" in capsys.readouterr().err
 
     assert main([*TOY, "--data", str(toy), str(good), "--window", "20"]) == 1
-    assert "shows the pattern" in capsys.readouterr().err
+    assert "shows a pattern" in capsys.readouterr().err
     assert main([*TOY, "--data", str(toy)]) == 1
     assert "needs at least one CHECKPOINT" in capsys.readouterr().err

@@ -220,6 +220,10 @@ def _register_recall_toy(tests: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=defaults.seed,
                         help="--write-data: the episodes' seed; --data: the sampling noise's seed "
                              "(default 0)")
+    parser.add_argument("--patterns", type=int, default=defaults.patterns, metavar="K",
+                        help="with --write-data: K patterns shown in turn for 3 frames each, recalled by the "
+                             f"actions recall_1..recall_K (default 1: the action `recall`; at most "
+                             f"{defaults.max_patterns})")
     widest = defaults.recall_first - defaults.pattern_steps  # a wider window shows the pattern
     parser.add_argument("--window", type=int, default=0, metavar="N",
                         help="with --data: the shorter priming, the last N frames before the recall step "
@@ -242,7 +246,7 @@ def _run_recall_toy(args: argparse.Namespace) -> int:
                              f"{args.checkpoints[0]} (score with --data DIR CHECKPOINT ...)")
         from worldsim.eval.recall_toy import write_recall_toy
 
-        settings = RecallToySettings(episodes=args.episodes, seed=args.seed)
+        settings = RecallToySettings(episodes=args.episodes, seed=args.seed, patterns=args.patterns)
         path = write_recall_toy(args.write_data, settings, progress=not args.no_progress)
         print(f"wrote {path}: {settings.episodes} episodes of {settings.length} frames "
               f"(seed {settings.seed}); train on it with `worldsim train --config configs/recall_toy.yaml "

@@ -41,8 +41,7 @@ from worldsim.frames import to_model
 from worldsim.model.world_model import count_parameters
 
 SOURCE_ENV = "recall_toy"
-ACTION_SPACE = ActionSpace(discrete=("noop", "recall"))
-RECALL = ACTION_SPACE.discrete.index("recall")
+ACTION_SPACE = ActionSpace(discrete=("noop", "recall"))  # one pattern (the default)
 # 8 well-separated colours (Sasha Trubetskoy's list of 20 distinct colours, first 8)
 PALETTE = np.array([[230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
                     [145, 30, 180], [70, 240, 240], [240, 50, 230]], np.uint8)
@@ -56,18 +55,28 @@ def pattern_frame(colours: np.ndarray, size: int) -> np.ndarray:
     return PALETTE[colours].repeat(half, axis=0).repeat(half, axis=1)
 
 
+def action_space(patterns: int) -> ActionSpace:
+    """noop, then the action recalling each pattern: `recall` for one, recall_1..recall_K for K."""
+    recalls = ("recall",) if patterns == 1 else tuple(f"recall_{k}" for k in range(1, patterns + 1))
+    return ActionSpace(discrete=("noop", *recalls))
+
+
 def toy_episode(index: int, settings: RecallToySettings) -> tuple[np.ndarray, np.ndarray]:
     """Episode `index` -> frames uint8 (length, size, size, 3), discrete actions int64 (length,). Drawn from
-    its own generator (seed, index): the same episode whatever was written before it."""
+    its own generator (seed, index): the same episode whatever was written before it. Pattern k (from 0)
+    shows at steps k * pattern_steps.. (k + 1) * pattern_steps - 1; action k + 1 at the recall step shows it
+    from there to the end."""
     s = settings
     rng = np.random.default_rng([s.seed, index])
-    pattern = pattern_frame(rng.integers(0, len(PALETTE), (2, 2)), s.size)
-    recall = int(rng.integers(s.recall_first, s.recall_last + 1))
+    patterns = [pattern_frame(rng.integers(0, len(PALETTE), (2, 2)), s.size) for _ in range(s.patterns)]
+    recall = int(rng.integers(s.recall_start, s.recall_last + 1))
+    which = int(rng.integers(0, s.patterns)) if s.patterns > 1 else 0  # one pattern: draws as before K
     frames = np.full((s.length, s.size, s.size, 3), GRAY, np.uint8)
-    frames[: s.pattern_steps] = pattern
-    frames[recall:] = pattern
+    for k, pattern in enumerate(patterns):
+        frames[k * s.pattern_steps: (k + 1) * s.pattern_steps] = pattern
+    frames[recall:] = patterns[which]
     actions = np.full(s.length, ACTION_SPACE.noop, np.int64)
-    actions[recall] = RECALL
+    actions[recall] = 1 + which
     return frames, actions
 
 
@@ -82,9 +91,12 @@ def write_recall_toy(out: Path, settings: RecallToySettings | None = None,
     shutil.rmtree(temp, ignore_errors=True)
     try:
         source = {"env": SOURCE_ENV, "seed": settings.seed}
+        if settings.patterns > 1:  # absent: one pattern, as the toy wrote before K existed
+            source["patterns"] = settings.patterns
+        space = action_space(settings.patterns)
         for index in tqdm(range(settings.episodes), desc="recall toy", unit="episode", disable=not progress):
             frames, actions = toy_episode(index, settings)
-            writer = EpisodeWriter(temp, ACTION_SPACE, FPS, source | {"episode": index})
+            writer = EpisodeWriter(temp, space, FPS, source | {"episode": index})
             for frame, action in zip(frames, actions):
                 writer.add(frame, discrete=int(action))
             writer.close()  # also rewrites index.json, as `worldsim data index` does
@@ -96,18 +108,27 @@ def write_recall_toy(out: Path, settings: RecallToySettings | None = None,
     return out
 
 
-def open_recall_toy(data: Path | str) -> DatasetInfo:
-    """The DatasetInfo of `data`, refused unless every episode was written by write_recall_toy."""
+def open_recall_toy(data: Path | str) -> tuple[DatasetInfo, int]:
+    """The DatasetInfo of `data` and its number of patterns, refused unless every episode was written by
+    write_recall_toy with one number of patterns."""
     info = open_dataset(data, check_arrays=False)
+    counts = set()
     for name, meta in zip(info.names, info.metas):
         if meta.source.get("env") != SOURCE_ENV:
             env = meta.source.get("env")
             raise ValueError(f"eval recall-toy: {info.path / name} comes from env {env!r}, not the recall "
                              f"toy: write one with `worldsim eval recall-toy --write-data DIR`")
-    if info.action_space != ACTION_SPACE:
+        counts.add(meta.source.get("patterns", 1))
+    if len(counts) > 1:
+        raise ValueError(f"eval recall-toy: {info.path} mixes episodes of {sorted(counts)} patterns: write it "
+                         f"again with --write-data")
+    patterns = counts.pop()
+    expected = action_space(patterns)
+    if info.action_space != expected:
         raise ValueError(f"eval recall-toy: {info.path} has actions {list(info.action_space.discrete)}, the "
-                         f"recall toy {list(ACTION_SPACE.discrete)}: write it again with --write-data")
-    return info
+                         f"recall toy of {patterns} pattern(s) {list(expected.discrete)}: write it again with "
+                         f"--write-data")
+    return info, patterns
 
 
 def held_out_episodes(info: DatasetInfo, paths: Sequence[Path]) -> list[str]:
@@ -119,11 +140,11 @@ def held_out_episodes(info: DatasetInfo, paths: Sequence[Path]) -> list[str]:
         if not Path(path).is_file():
             raise FileNotFoundError(f"eval recall-toy: no checkpoint at {path}")
         play = read_checkpoint_configs(path)[1]
-        if play.action_space != ACTION_SPACE or tuple(play.frame_size) != (info.height, info.width):
+        if play.action_space != info.action_space or tuple(play.frame_size) != (info.height, info.width):
             height, width = play.frame_size
             raise ValueError(f"eval recall-toy: {path} plays {height}x{width} frames with actions "
                              f"{list(play.action_space.discrete)}, not the recall toy's {info.height}x"
-                             f"{info.width} frames with {list(ACTION_SPACE.discrete)}: train one with "
+                             f"{info.width} frames with {list(info.action_space.discrete)}: train one with "
                              f"`worldsim train --config configs/recall_toy.yaml --data {info.path}`")
         if play.dataset is None or play.holdout_every < 1:
             raise ValueError(f"eval recall-toy: {path} held no episode out of training (data.holdout_every "
@@ -150,7 +171,7 @@ def score_recall_toy(data: Path | str, paths: Sequence[Path], device: torch.devi
     (0: each checkpoint's attn_window); `seed`: the noise, one draw per episode shared by every priming."""
     if window < 0:
         raise ValueError(f"eval recall-toy: window must be >= 0 (0: the model's attn_window), got {window}")
-    info = open_recall_toy(data)
+    info, patterns = open_recall_toy(data)
     names = held_out_episodes(info, paths)
     episodes = [info.read(name, mmap=False) for name in names]
     clips = {"frames": torch.from_numpy(np.stack([episode.frames for episode in episodes])).to(device),
@@ -168,26 +189,27 @@ def score_recall_toy(data: Path | str, paths: Sequence[Path], device: torch.devi
                "attention_reach_frames": attention_reach(model.config)}
         row |= _score(model, clips, noise.to(device), row["window"], row["sampling_steps"], progress)
         results.append(row)
-    settings = {"data": str(info.path), "episodes": len(names), "first_episodes": names[:3], "seed": seed,
+    settings = {"data": str(info.path), "patterns": patterns, "episodes": len(names), "first_episodes": names[:3], "seed": seed,
                 "steps": steps, "window": window, "device": str(device)}
     return {"settings": settings, "checkpoints": results}
 
 
 def _score(model: nn.Module, clips: dict[str, Any], noise: Tensor, window: int, steps: int,
            progress: bool) -> dict[str, Any]:
-    """Recall-frame PSNR (mean over episodes and per recall step) whole / window / copy-last; the episodes
-    that recall at one step are one batch."""
+    """Recall-frame PSNR (mean over episodes, per recall step and per recalled pattern) whole / window /
+    copy-last; the episodes that recall at one step are one batch."""
     check_sampling(steps, 1.0)
     frames, discrete = clips["frames"], clips["discrete"]
-    recall = (discrete == RECALL).int().argmax(1)  # (N,): the recall step
-    differs = (frames != frames[:, :1]).flatten(2).any(-1)  # (N, L): frame t is not the pattern of step 0
-    pattern_end = int(differs.int().argmax(1).max())  # the pattern shows at steps 0..pattern_end-1
+    recall = (discrete != ACTION_SPACE.noop).int().argmax(1)  # (N,): the recall step
+    rows = torch.arange(len(recall), device=recall.device)
+    recalled = discrete[rows, recall]  # (N,): 1..K, the pattern shown from the recall step on
+    gray = (frames == GRAY).flatten(2).all(-1)  # (N, L): no palette colour is gray
+    pattern_end = int(gray.int().argmax(1).max())  # the patterns show at steps 0..pattern_end-1
     reaching = recall - window < pattern_end
     if bool(reaching.any()):
         raise ValueError(f"eval recall-toy: a window of {window} frames before recall step "
-                         f"{int(recall[reaching].min())} shows the pattern (steps 0-{pattern_end - 1}): use "
+                         f"{int(recall[reaching].min())} shows a pattern (steps 0-{pattern_end - 1}): use "
                          f"--window {int(recall.min()) - pattern_end} or less")
-    rows = torch.arange(len(recall), device=recall.device)
     target = to_model(frames[rows, recall])  # (N, 3, H, W)
     scores = {"whole": torch.zeros(len(recall), device=noise.device),
               "window": torch.zeros(len(recall), device=noise.device),
@@ -202,9 +224,16 @@ def _score(model: nn.Module, clips: dict[str, Any], noise: Tensor, window: int, 
     by_step = [{"recall_step": step, "episodes": int((recall == step).sum()),
                 "psnr_whole": float(whole[recall == step].mean()),
                 "psnr_window": float(short[recall == step].mean())} for step in steps_seen]
+    by_pattern = [{"pattern": k, "episodes": int((recalled == k).sum()),
+                   "psnr_whole": float(whole[recalled == k].mean()),
+                   "psnr_window": float(short[recalled == k].mean()),
+                   "memory_gain": float((whole - short)[recalled == k].mean()),
+                   "psnr_copy_last": float(copy_last[recalled == k].mean())}
+                  for k in sorted(set(recalled.tolist()))]
     return {"psnr_whole": float(whole.mean()), "psnr_window": float(short.mean()),
             "memory_gain": float((whole - short).mean()), "psnr_copy_last": float(copy_last.mean()),
-            "whole_minus_copy_last": float((whole - copy_last).mean()), "by_recall_step": by_step}
+            "whole_minus_copy_last": float((whole - copy_last).mean()), "by_recall_step": by_step,
+            "by_pattern": by_pattern}
 
 
 @torch.no_grad()
@@ -218,6 +247,13 @@ def _recall_psnr(model: nn.Module, clips: dict[str, Any], start: int, step: int,
 
 
 def format_score(row: dict[str, Any]) -> str:
-    return (f"{row['checkpoint']} (step {row['step']}, {row['temporal']}): recall frame whole history "
-            f"{row['psnr_whole']:.2f} dB, last {row['window']} frames {row['psnr_window']:.2f} dB, "
-            f"memory gain {row['memory_gain']:+.2f} dB; copy-last {row['psnr_copy_last']:.2f} dB")
+    """One line per checkpoint, then one per recalled pattern when there are several."""
+    lines = [f"{row['checkpoint']} (step {row['step']}, {row['temporal']}): recall frame whole history "
+             f"{row['psnr_whole']:.2f} dB, last {row['window']} frames {row['psnr_window']:.2f} dB, "
+             f"memory gain {row['memory_gain']:+.2f} dB; copy-last {row['psnr_copy_last']:.2f} dB"]
+    if len(row["by_pattern"]) > 1:
+        lines += [f"  pattern {group['pattern']} ({group['episodes']} episodes): whole {group['psnr_whole']:.2f} "
+                  f"dB, last {row['window']} frames {group['psnr_window']:.2f} dB, memory gain "
+                  f"{group['memory_gain']:+.2f} dB; copy-last {group['psnr_copy_last']:.2f} dB"
+                  for group in row["by_pattern"]]
+    return "\n".join(lines)

@@ -64,16 +64,33 @@ class RecallToySettings:
     episodes: int = 1500
     length: int = 24  # frames per episode = configs/recall_toy.yaml's clip_length
     size: int = 16  # frame height and width (even: four equal squares)
-    pattern_steps: int = 3  # the pattern shows at steps 0..pattern_steps-1
-    recall_first: int = 8  # the recall step is drawn uniformly from recall_first..recall_last
+    pattern_steps: int = 3  # each pattern shows for pattern_steps frames, pattern k (from 0) from k * pattern_steps
+    recall_first: int = 8  # with one pattern, the recall step is drawn uniformly from recall_first..recall_last
     recall_last: int = 20
     seed: int = 0
+    patterns: int = 1  # K patterns shown in turn, actions recall_1..recall_K (one: the action `recall`)
+
+    @property
+    def recall_start(self) -> int:
+        """The earliest recall step: recall_first moved by the patterns after the first, so that the gray gap
+        after the last pattern is recall_first - pattern_steps frames whatever K."""
+        return self.recall_first + (self.patterns - 1) * self.pattern_steps
 
     def __post_init__(self) -> None:
         if self.episodes < 1:
             raise ValueError(f"recall toy: episodes must be >= 1, got {self.episodes}")
         if self.size < 2 or self.size % 2:
             raise ValueError(f"recall toy: size must be even and >= 2, got {self.size}")
+        if self.patterns < 1:
+            raise ValueError(f"recall toy: patterns must be >= 1, got {self.patterns}")
         if not 0 < self.pattern_steps < self.recall_first <= self.recall_last < self.length:
             raise ValueError(f"recall toy: need 0 < pattern_steps ({self.pattern_steps}) < recall_first "
                              f"({self.recall_first}) <= recall_last ({self.recall_last}) < length ({self.length})")
+        if self.recall_start > self.recall_last:
+            raise ValueError(f"recall toy: {self.patterns} patterns of {self.pattern_steps} frames leave no "
+                             f"recall step: the earliest, {self.recall_start}, is after recall_last "
+                             f"({self.recall_last}); use at most {self.max_patterns} patterns")
+
+    @property
+    def max_patterns(self) -> int:
+        return 1 + (self.recall_last - self.recall_first) // self.pattern_steps
