@@ -20,8 +20,15 @@ from worldsim.cli import main
 from worldsim.data.episode import read_meta
 from worldsim.data.holdout import held_out_names
 from worldsim.data.writer import EpisodeWriter
-from worldsim.eval.recall_toy import (ACTION_SPACE, GRAY, PALETTE, action_space, pattern_frame, score_recall_toy,
-                                     toy_episode)
+from worldsim.eval.recall_toy import (
+    ACTION_SPACE,
+    GRAY,
+    PALETTE,
+    action_space,
+    pattern_frame,
+    score_recall_toy,
+    toy_episode,
+)
 from worldsim.eval.settings import RecallToySettings
 from worldsim.model import WorldModel, tiny_model_config
 

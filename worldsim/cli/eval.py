@@ -189,15 +189,18 @@ def _run_priming(args: argparse.Namespace) -> int:
 RECALL_TOY_HELP = """Can this model learn to remember at all? A sanity check for a change to the model or
 trainer, small enough for a CPU. The recall toy is a dataset of 16x16 episodes: a pattern of four coloured
 squares at steps 0-2, gray after, and from the step of the action `recall` (8..20) the same pattern again.
-Nothing in the frames before the recall step says which pattern returns: only memory can.
+Nothing in the frames before the recall step says which pattern returns: only memory can. With --patterns K,
+K patterns in turn (steps 0-2, 3-5, ...) and the action recall_k brings back pattern k (from step 8+3(K-1)):
+memory must also choose between scenes seen at the same places.
   1. worldsim eval recall-toy --write-data DIR
   2. worldsim train --config configs/recall_toy.yaml --data DIR --out RUN   (each variant: model.temporal=...)
   3. worldsim eval recall-toy --data DIR RUN/latest.safetensors [...] --out JSON
 Step 3 scores the recall frame on the episodes the checkpoints never trained on (data.holdout_every),
 generated after the whole history or only the last --window frames (default attn_window: the frames just
 before the recall step, all gray) from the same noise. memory gain = whole - window: what the model kept
-from steps 0-2. copy_last = repeating the gray frame, the score of a model without memory. Numbers for
-configs/recall_toy.yaml: docs/training.md, "Can the scan learn to remember at all? The recall toy"."""
+from steps 0-2 (also per recalled pattern). copy_last = repeating the gray frame, the score of a model
+without memory. Numbers for configs/recall_toy.yaml: docs/training.md, "Can the scan learn to remember at
+all? The recall toy"."""
 
 
 def _register_recall_toy(tests: argparse._SubParsersAction) -> None:

@@ -7,9 +7,15 @@ that draws it must have kept it from steps 0-2, 6 to 18 frames before, beyond co
 attention window (attn_window 2). Its 4 stacked attention layers reach 8 frames back (worldsim.eval.memory.
 attention_reach): enough for recall steps 8-10 in principle, for none later.
 
+With `patterns` K > 1 (`--patterns K`), K patterns show in turn for 3 frames each (steps 0-2, 3-5, ...),
+gray after, and the action recall_k at the recall step shows pattern k from there to the end: the model must
+choose among scenes kept at the same screen positions. The recall steps start 3(K-1) later (11..20 for K=2)
+so that the gap after the last pattern stays 5 frames and the 24-frame episode holds. The data's meta.json
+source records K (absent: 1), and the scores come per recalled pattern too.
+
 The score, on the episodes a checkpoint never trained on (worldsim.data.holdout): PSNR of the generated
 recall frame, primed with the true frames 0..r-1 ("whole") or only the last `window` of them ("window",
-default the model's attn_window); memory gain = whole − window. The window must not reach the pattern:
+default the model's attn_window); memory gain = whole − window. The window must not reach a pattern:
 attn_window = 2 primes frames r-2, r-1 (gray for every r >= 5), while the attention's stacked reach
 (depth x attn_window = 8 for configs/recall_toy.yaml) would prime frames 0-2 for r <= 10. copy_last
 (repeat the gray frame r-1) is what a model without memory can at best hope for, up to a lucky colour guess.
@@ -64,7 +70,7 @@ def action_space(patterns: int) -> ActionSpace:
 def toy_episode(index: int, settings: RecallToySettings) -> tuple[np.ndarray, np.ndarray]:
     """Episode `index` -> frames uint8 (length, size, size, 3), discrete actions int64 (length,). Drawn from
     its own generator (seed, index): the same episode whatever was written before it. Pattern k (from 0)
-    shows at steps k * pattern_steps.. (k + 1) * pattern_steps - 1; action k + 1 at the recall step shows it
+    shows at steps k * pattern_steps..(k + 1) * pattern_steps - 1; action k + 1 at the recall step shows it
     from there to the end."""
     s = settings
     rng = np.random.default_rng([s.seed, index])
@@ -120,14 +126,14 @@ def open_recall_toy(data: Path | str) -> tuple[DatasetInfo, int]:
                              f"toy: write one with `worldsim eval recall-toy --write-data DIR`")
         counts.add(meta.source.get("patterns", 1))
     if len(counts) > 1:
-        raise ValueError(f"eval recall-toy: {info.path} mixes episodes of {sorted(counts)} patterns: write it "
-                         f"again with --write-data")
+        raise ValueError(f"eval recall-toy: {info.path} mixes episodes of {sorted(counts)} patterns: "
+                         f"write it again with --write-data")
     patterns = counts.pop()
     expected = action_space(patterns)
     if info.action_space != expected:
         raise ValueError(f"eval recall-toy: {info.path} has actions {list(info.action_space.discrete)}, the "
-                         f"recall toy of {patterns} pattern(s) {list(expected.discrete)}: write it again with "
-                         f"--write-data")
+                         f"recall toy of {patterns} pattern(s) {list(expected.discrete)}: write it again "
+                         f"with --write-data")
     return info, patterns
 
 
@@ -189,8 +195,9 @@ def score_recall_toy(data: Path | str, paths: Sequence[Path], device: torch.devi
                "attention_reach_frames": attention_reach(model.config)}
         row |= _score(model, clips, noise.to(device), row["window"], row["sampling_steps"], progress)
         results.append(row)
-    settings = {"data": str(info.path), "patterns": patterns, "episodes": len(names), "first_episodes": names[:3], "seed": seed,
-                "steps": steps, "window": window, "device": str(device)}
+    settings = {"data": str(info.path), "patterns": patterns, "episodes": len(names),
+                "first_episodes": names[:3], "seed": seed, "steps": steps, "window": window,
+                "device": str(device)}
     return {"settings": settings, "checkpoints": results}
 
 
@@ -203,7 +210,7 @@ def _score(model: nn.Module, clips: dict[str, Any], noise: Tensor, window: int, 
     recall = (discrete != ACTION_SPACE.noop).int().argmax(1)  # (N,): the recall step
     rows = torch.arange(len(recall), device=recall.device)
     recalled = discrete[rows, recall]  # (N,): 1..K, the pattern shown from the recall step on
-    gray = (frames == GRAY).flatten(2).all(-1)  # (N, L): no palette colour is gray
+    gray = (frames == GRAY).flatten(2).all(-1)  # (N, L): frame t is all gray (no palette colour is gray)
     pattern_end = int(gray.int().argmax(1).max())  # the patterns show at steps 0..pattern_end-1
     reaching = recall - window < pattern_end
     if bool(reaching.any()):
@@ -248,12 +255,13 @@ def _recall_psnr(model: nn.Module, clips: dict[str, Any], start: int, step: int,
 
 def format_score(row: dict[str, Any]) -> str:
     """One line per checkpoint, then one per recalled pattern when there are several."""
-    lines = [f"{row['checkpoint']} (step {row['step']}, {row['temporal']}): recall frame whole history "
-             f"{row['psnr_whole']:.2f} dB, last {row['window']} frames {row['psnr_window']:.2f} dB, "
-             f"memory gain {row['memory_gain']:+.2f} dB; copy-last {row['psnr_copy_last']:.2f} dB"]
+    line = (f"{row['checkpoint']} (step {row['step']}, {row['temporal']}): recall frame whole history "
+            f"{row['psnr_whole']:.2f} dB, last {row['window']} frames {row['psnr_window']:.2f} dB, "
+            f"memory gain {row['memory_gain']:+.2f} dB; copy-last {row['psnr_copy_last']:.2f} dB")
+    lines = [line]
     if len(row["by_pattern"]) > 1:
-        lines += [f"  pattern {group['pattern']} ({group['episodes']} episodes): whole {group['psnr_whole']:.2f} "
-                  f"dB, last {row['window']} frames {group['psnr_window']:.2f} dB, memory gain "
-                  f"{group['memory_gain']:+.2f} dB; copy-last {group['psnr_copy_last']:.2f} dB"
+        lines += [f"  pattern {group['pattern']} ({group['episodes']} episodes): whole "
+                  f"{group['psnr_whole']:.2f} dB, last {row['window']} frames {group['psnr_window']:.2f} dB, "
+                  f"memory gain {group['memory_gain']:+.2f} dB; copy-last {group['psnr_copy_last']:.2f} dB"
                   for group in row["by_pattern"]]
     return "\n".join(lines)

@@ -64,8 +64,8 @@ class RecallToySettings:
     episodes: int = 1500
     length: int = 24  # frames per episode = configs/recall_toy.yaml's clip_length
     size: int = 16  # frame height and width (even: four equal squares)
-    pattern_steps: int = 3  # each pattern shows for pattern_steps frames, pattern k (from 0) from k * pattern_steps
-    recall_first: int = 8  # with one pattern, the recall step is drawn uniformly from recall_first..recall_last
+    pattern_steps: int = 3  # frames per pattern: pattern k (from 0) shows from step k * pattern_steps
+    recall_first: int = 8  # one pattern: the recall step is drawn uniformly from recall_first..recall_last
     recall_last: int = 20
     seed: int = 0
     patterns: int = 1  # K patterns shown in turn, actions recall_1..recall_K (one: the action `recall`)
