@@ -4,8 +4,6 @@ validation, checkpoints and clean stops (max_minutes, SIGINT/SIGTERM, NaN guard)
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -32,6 +30,7 @@ from worldsim.train.run_checkpoints import save_run_checkpoint
 from worldsim.train.run_validation import RunValidator
 from worldsim.train.schedules import clips_for_step, learning_rate
 from worldsim.train.setup import build_run, check_clip_fits, prepare_run_dir, resolve_precision, save_config
+from worldsim.train.stop_signals import install_stop_handlers, restore_handlers
 
 
 class TrainingAborted(RuntimeError):
@@ -103,7 +102,7 @@ class _Trainer:
         try:
             self._set_up(resume, show_progress)
             deadline = None if max_minutes is None else time.monotonic() + 60.0 * max_minutes
-            previous_handlers = self._install_signal_handlers()
+            previous_handlers = install_stop_handlers(self._request_stop)
             result = TrainResult(self.step, "finished")
             if self.info.is_main and self.config.logging.validate_at_start and self.step == 0:
                 self._validate()  # the curve's first point: the starting weights
@@ -217,8 +216,10 @@ class _Trainer:
             self.bar.close()
         if self.log is not None:
             self.log.close()
-        for signum, handler in previous_handlers.items():
-            signal.signal(signum, handler)
+        restore_handlers(previous_handlers)
+
+    def _request_stop(self, reason: str) -> None:
+        self.stop_reason = reason
 
     def _forward_backward(self, generator: SampleGenerators) -> tuple[float, float, int]:
         """Forward + backward of one optimizer step -> (loss, grad norm, frames trained on)."""
@@ -292,18 +293,3 @@ class _Trainer:
         except CheckpointError as error:  # non-finite weights: the previous checkpoint stays the latest
             raise TrainingAborted(f"step {step}: {error}; the last good checkpoint (if any) is under "
                                   f"{self.out}/checkpoints") from error
-
-    def _install_signal_handlers(self) -> dict:
-        """SIGINT/SIGTERM finish the current step, save a checkpoint and exit; a second SIGINT kills."""
-        if threading.current_thread() is not threading.main_thread():
-            return {}
-        previous = {}
-
-        def request_stop(signum: int, _frame: object) -> None:
-            self.stop_reason = f"signal {signal.Signals(signum).name}"
-            signal.signal(signum, previous[signum])
-
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.getsignal(signum)
-            signal.signal(signum, request_stop)
-        return previous
