@@ -96,9 +96,5 @@ def _groups(tensors: dict[str, torch.Tensor]) -> list[str]:
         match = _LAYER_PART.match(name)
         group = f"layers.*.{match.group(1)}.*" if match else f"{name.split('.')[0]}.*"
         groups.setdefault(group, []).append(value)
-    return [f"{group} ({_count(dict(enumerate(values)))})" for group, values in groups.items()]
-
-
-def _count(tensors: dict) -> str:
-    values = sum(value.numel() for value in tensors.values())
-    return f"{len(tensors)} tensors, {values / 1e6:.2f} M values"
+    return [f"{group} ({len(values)} tensors, {sum(v.numel() for v in values) / 1e6:.2f} M values)"
+            for group, values in groups.items()]
