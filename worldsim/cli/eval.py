@@ -190,7 +190,7 @@ RECALL_TOY_HELP = """Can this model learn to remember at all? A sanity check for
 trainer, small enough for a CPU. The recall toy is a dataset of 16x16 episodes: a pattern of four coloured
 squares at steps 0-2, gray after, and from the step of the action `recall` (8..20) the same pattern again.
 Nothing in the frames before the recall step says which pattern returns: only memory can. With --patterns K,
-K patterns in turn (steps 0-2, 3-5, ...) and the action recall_k brings back pattern k (from step 8+3(K-1)):
+K patterns one after another (steps 0-2, 3-5, ...), then recall_k shows pattern k again (from step 8+3(K-1)):
 memory must also choose between scenes seen at the same places.
   1. worldsim eval recall-toy --write-data DIR
   2. worldsim train --config configs/recall_toy.yaml --data DIR --out RUN   (each variant: model.temporal=...)
