@@ -4,7 +4,7 @@
 #   bash scripts/gpu_train_chunk.sh OUT MINUTES INIT CONFIG [key=value ...]   (.whl/ and INIT beside the checkout)
 # Resumes the run folder RUN (an environment variable, default runs/chunked) when the server still holds it
 # from the previous job, else starts it from the weights INIT. Leaves in OUT train.log (the whole output; the
-job's own output keeps its last 4,000 characters), metrics.jsonl, the newest
+# job's own output keeps its last 4,000 characters), metrics.jsonl, the newest
 # validation strip and the EMA weights split into 15 MiB parts (`cat ema.part.* > ema.safetensors` puts them
 # together). Runs that share a server need a RUN each, or one would resume the other's checkpoint:
 #   RUN=runs/memory_local bash scripts/gpu_train_chunk.sh OUT MINUTES INIT configs/memory_local.yaml [key=value ...]

@@ -88,3 +88,14 @@ def test_headless_play_shows_progress(tmp_path, capsys):
     assert main(["play", "--world", "maze", "--headless", "--frames", "4", "--out", str(tmp_path / "x.mp4")]) == 0
     err = capsys.readouterr().err
     assert "play: 100%" in err and "4/4" in err
+
+
+def test_a_video_without_its_encoder_is_refused_before_any_frame(tmp_path, monkeypatch):
+    import sys
+
+    from worldsim.data.video import VideoEncoderMissing, VideoFileWriter
+
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)
+    with pytest.raises(VideoEncoderMissing, match=r"x\.mp4: .*pip install imageio-ffmpeg"):
+        VideoFileWriter(tmp_path / "x.mp4", fps=10)
+    assert not list(tmp_path.iterdir())

@@ -142,3 +142,17 @@ def test_a_run_without_retrace_plots_without_an_empty_legend(tmp_path: Path) -> 
         warnings.simplefilter("error")  # matplotlib warns about a legend with no labelled lines
         assert main(["eval", "memory", str(checkpoint), *SMALL, "--tests", "rotation", "--out", str(out)]) == 0
     assert out.with_suffix(".png").stat().st_size > 0
+
+
+def test_without_the_video_encoder_the_numbers_are_still_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # import fails as where it is not installed
+    checkpoint = tiny_checkpoint(tmp_path / "a.safetensors", 1)
+    out = tmp_path / "memory"
+    assert main(["eval", "memory", str(checkpoint), *SMALL, "--tests", "retrace", "--out", str(out)]) == 0
+    warning = capsys.readouterr().err
+    assert "no video" in warning and "pip install imageio-ffmpeg" in warning
+    assert json.loads(out.with_suffix(".json").read_text())["checkpoints"][0]["retrace"]["psnr_full"] > 0
+    assert out.with_suffix(".png").exists() and not out.with_suffix(".mp4").exists()

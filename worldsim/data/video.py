@@ -15,6 +15,20 @@ DEFAULT_VIDEO_SCALE = 8  # 64x64 frames -> 512x512 video, the play window's size
 CODEC = "libx264"
 
 
+class VideoEncoderMissing(RuntimeError):
+    """imageio-ffmpeg (the package that carries the ffmpeg binary) is not installed."""
+
+
+def require_encoder(path: Path) -> None:
+    """Fails before any frame is produced, naming the file and the package, where the encoder is missing."""
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError as error:
+        raise VideoEncoderMissing(
+            f"{path}: writing an MP4 needs the package imageio-ffmpeg (pip install imageio-ffmpeg)"
+        ) from error
+
+
 def upscale(frame: np.ndarray, scale: int) -> np.ndarray:
     """(H, W, 3) -> (H·scale, W·scale, 3), each pixel repeated (nearest neighbour)."""
     if scale == 1:
@@ -41,6 +55,7 @@ class VideoFileWriter:
             raise ValueError(f"{self.path}: fps must be positive, got {fps}")
         if scale < 1:
             raise ValueError(f"{self.path}: video scale must be >= 1, got {scale}")
+        require_encoder(self.path)
         self.fps, self.scale = float(fps), int(scale)
         # ffmpeg picks the container from the extension, so the temp name keeps ".mp4".
         self.temp_path = temp_path(self.path, keep_suffix=True)
