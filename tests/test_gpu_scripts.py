@@ -38,7 +38,8 @@ def parse(command: str) -> list[str]:
 
 def test_the_scripts_call_worldsim():
     found = {script.name: worldsim_commands(script.read_text()) for script in SCRIPTS}
-    assert {"gpu_train_chunk.sh", "gpu_eval.sh", "gpu_atari_chunk.sh", "gpu_recall_toy.sh"} <= {name for name, c in found.items() if c}
+    assert {"gpu_train_chunk.sh", "gpu_eval.sh", "gpu_atari_chunk.sh", "gpu_recall_toy.sh",
+            "gpu_train_side_by_side.sh"} <= {name for name, c in found.items() if c}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.name)
