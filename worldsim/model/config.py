@@ -8,7 +8,7 @@ from typing import Literal
 
 TEMPORAL_VARIANTS = ("ssm+local", "local", "full", "ssm", "pack+local")
 # Keys that only shape the initial weights: a model initialised from another checkpoint may differ in them.
-INIT_ONLY_KEYS = ("ssm_memory_frames",)
+INIT_ONLY_KEYS = ("ssm_memory_frames", "pack_memory_frames")
 SCAN_VARIANTS = ("blockwise", "frame", "token")
 SSM_BACKENDS = ("auto", "triton", "torch")
 
@@ -40,6 +40,11 @@ class ModelConfig:
     # pack_segment frames; the pack is rewritten once per segment (model/memory_pack.py)
     pack_window: tuple[int, int] = (2, 2)
     pack_segment: int = 4
+    # pack+local: initial memory of the pack. Each segment keeps g = exp(-pack_segment / pack_memory_frames)
+    # of the old memory tokens (a learned gate per token and channel; 64 frames: g = 0.94 for segments of 4)
+    # and takes 1 - g of the paper's Squeeze, which alone would rewrite the memory every segment.
+    # Initialisation only: trained weights keep what they learned.
+    pack_memory_frames: float = 64.0
     ssm_state: int = 32
     ssm_headdim: int = 48  # 384 inner channels -> 8 SSM heads (a multiple of 8 avoids bf16 NaNs upstream)
     ssm_expand: int = 2
@@ -85,6 +90,8 @@ class ModelConfig:
         if self.uses_pack:
             if self.pack_segment < 1:
                 raise ValueError(f"ModelConfig.pack_segment must be >= 1, got {self.pack_segment}")
+            if not 0.0 < self.pack_memory_frames < 1e7:
+                raise ValueError(f"ModelConfig.pack_memory_frames must be in (0, 1e7), got {self.pack_memory_frames}")
             grid, window = self.token_grid, self.pack_window
             if len(window) != 2 or min(window) < 1 or grid[0] % window[0] or grid[1] % window[1]:
                 raise ValueError(

@@ -35,7 +35,8 @@ class WorldModelLayer(nn.Module):
             if config.uses_ssm else None
         )
         self.pack = (
-            SemanticPack(width, config.attn_heads, self.grid, config.pack_window, config.pack_segment)
+            SemanticPack(width, config.attn_heads, self.grid, config.pack_window, config.pack_segment,
+                         config.pack_memory_frames)
             if config.uses_pack else None
         )
         self.attn = (

@@ -3,14 +3,20 @@
 A fixed set of P memory tokens ψ per layer, rewritten once per segment of S frames:
 
     ψ_init    = a learned projection of frame 0's tokens, pooled over each pack_window block
-    ψ_{k+1}   = Squeeze(ψ_k, Memorize(segment k)),   Squeeze(ψ, m) = m + CrossAttention(q = m, k/v = ψ)
+    ψ_{k+1}   = g ⊙ ψ_k + (1 − g) ⊙ Squeeze(ψ_k, Memorize(segment k)),
+                Squeeze(ψ, m) = m + CrossAttention(q = m, k/v = ψ),   g = sigmoid(persist), (P, D)
     Memorize  = self-attention inside each pack_window block over the segment's S frames, then the mean
                 over that spatio-temporal window: one token per block (P = blocks of the token grid)
 
 and read by every frame's tokens through cross-attention (query = the frame's tokens, key/value = ψ).
 The direction of Squeeze is the paper's structure A (its best; table 3): the segment's compact embedding
 queries the old memory, so the new memory has the segment's P tokens and carries the old one through
-the attention values.
+the attention values. The persistence gate g is ours: the paper's Squeeze alone replaces ψ every segment,
+so content older than one segment survives only through attention values, and on the recall toy
+(docs/training.md) nothing was remembered past the window. g starts at exp(−S / memory_frames) in every
+channel (memory kept for about memory_frames frames) and is learned per memory token and channel.
+Both attentions (frame tokens -> ψ and m -> ψ) add a learned bias per head indexed by (the query's
+block, the memory token's block), so a token can find the memory token of its own place.
 
 Causality: frame t reads ψ built from frames < t only. Segment k is frames [kS, (k+1)S); frame 0 reads
 the learned `empty` pack, frames 1 .. S-1 read ψ_init, frames of segment k >= 1 read ψ_k (segments < k and
@@ -19,6 +25,8 @@ pack_segment <= attn_window + 1.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -29,20 +37,26 @@ from worldsim.model.rotary import frame_rotation, rotate
 
 
 class MemoryAttention(nn.Module):
-    """Queries (M, L, D) attend to memory tokens (M, P, D), normalised here (ψ is a residual sum)."""
+    """Queries (M, L, D) attend to memory tokens (M, P, D), normalised here (ψ is a residual sum), with a
+    learned additive bias per head indexed by (the query's block, the memory token's block)."""
 
-    def __init__(self, width: int, heads: int):
+    def __init__(self, width: int, heads: int, blocks: int):
         super().__init__()
         self.heads = heads
         self.norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         self.q = nn.Linear(width, width)
         self.kv = nn.Linear(width, 2 * width)
         self.proj = nn.Linear(width, width)
+        # (h, P query blocks, P memory tokens); small random like a relative position bias table (Swin):
+        # near-neutral at the start, learnable, the same for every head and place until trained
+        self.position_bias = nn.Parameter(torch.randn(heads, blocks, blocks) * 0.02)
 
-    def forward(self, queries: Tensor, memory: Tensor) -> Tensor:
+    def forward(self, queries: Tensor, memory: Tensor, query_blocks: Tensor) -> Tensor:
+        """query_blocks (L,) int64: the block of each query, a row of position_bias."""
         q = self.q(queries).unflatten(-1, (self.heads, -1)).transpose(1, 2)  # (M, h, L, d)
         k, v = self.kv(self.norm(memory)).unflatten(-1, (2, self.heads, -1)).permute(2, 0, 3, 1, 4)
-        out = F.scaled_dot_product_attention(q, k.to(q.dtype), v.to(q.dtype))
+        bias = self.position_bias[:, query_blocks].to(q.dtype)  # (h, L, P), broadcast over M
+        out = F.scaled_dot_product_attention(q, k.to(q.dtype), v.to(q.dtype), attn_mask=bias)
         return self.proj(out.transpose(1, 2).flatten(2))
 
 
@@ -72,17 +86,39 @@ class Memorize(nn.Module):
         return pooled.unflatten(0, (batch, -1))
 
 
+# Parameters of SemanticPack added after pack+local checkpoints were first written (glob patterns over
+# state_dict names): a checkpoint without them predates the gate and the position bias.
+ADDED_PACK_PARAMETERS = ("layers.*.pack.persist", "layers.*.pack.read.position_bias",
+                         "layers.*.pack.squeeze.position_bias")
+
+
+def block_index(grid: tuple[int, int], window: tuple[int, int]) -> Tensor:
+    """(H'·W',) int64: the pack_window block of each token of the grid, row-major, in the order of the
+    memory tokens ((ph pw) of Memorize and the init)."""
+    rows = torch.arange(grid[0]) // window[0]
+    cols = torch.arange(grid[1]) // window[1]
+    return (rows[:, None] * (grid[1] // window[1]) + cols[None, :]).flatten()
+
+
 class SemanticPack(nn.Module):
-    def __init__(self, width: int, heads: int, grid: tuple[int, int], window: tuple[int, int], segment: int):
+    def __init__(self, width: int, heads: int, grid: tuple[int, int], window: tuple[int, int], segment: int,
+                 memory_frames: float = 64.0):
         super().__init__()
         self.grid, self.window, self.segment = grid, window, segment
         self.tokens = (grid[0] // window[0]) * (grid[1] // window[1])
-        self.read = MemoryAttention(width, heads)
+        self.read = MemoryAttention(width, heads, self.tokens)
         self.memorize = Memorize(width, heads, window)
-        self.squeeze = MemoryAttention(width, heads)
+        self.squeeze = MemoryAttention(width, heads, self.tokens)
         self.squeeze_norm = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         self.init = nn.Linear(width, width)
         self.empty = nn.Parameter(torch.randn(self.tokens, width) * 0.02)  # what frame 0 reads
+        # persistence gate logit (P, D): g0 = exp(-S / memory_frames) keeps a memory ~memory_frames frames
+        rate = segment / memory_frames
+        logit = -rate - math.log(-math.expm1(-rate))  # log(g0 / (1 - g0)), finite for any rate > 0
+        self.persist = nn.Parameter(torch.full((self.tokens, width), logit))
+        # which block each frame token (read) and each memory token (squeeze) belongs to
+        self.register_buffer("token_blocks", block_index(grid, window), persistent=False)
+        self.register_buffer("pack_blocks", torch.arange(self.tokens), persistent=False)
 
     def segment_shape(self, batch: int) -> tuple[int, ...]:
         """(B, S, N, D): the segment buffer of `batch` clips."""
@@ -144,7 +180,7 @@ class SemanticPack(nn.Module):
 
     def _read(self, x: Tensor, packs: Tensor) -> Tensor:
         """x (B, T, H', W', D), packs (B, T, P, D): frame t's tokens read packs[:, t]."""
-        out = self.read(x.flatten(0, 1).flatten(1, 2), packs.flatten(0, 1).to(x.dtype))  # (B*T, N, D)
+        out = self.read(x.flatten(0, 1).flatten(1, 2), packs.flatten(0, 1).to(x.dtype), self.token_blocks)
         return out.view(x.shape)
 
     def _init(self, frame: Tensor) -> Tensor:
@@ -155,5 +191,7 @@ class SemanticPack(nn.Module):
 
     def _squeeze(self, pack: Tensor, memorized: Tensor) -> Tensor:
         """ψ (B, P, D), Memorize(segment) (B, P, D) -> the next ψ: the segment's embedding queries the
-        old ψ."""
-        return memorized + self.squeeze(self.squeeze_norm(memorized), pack)
+        old ψ, and the gate keeps g of the old ψ."""
+        squeezed = memorized + self.squeeze(self.squeeze_norm(memorized), pack, self.pack_blocks)
+        keep = torch.sigmoid(self.persist).to(squeezed.dtype)
+        return keep * pack.to(squeezed.dtype) + (1 - keep) * squeezed
