@@ -6,6 +6,7 @@ One file is enough to play: `load_checkpoint` rebuilds the network from the embe
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,8 +193,9 @@ def read_checkpoint_header(path: str | Path) -> dict[str, Any]:
     return decoded
 
 
-def read_checkpoint_configs(path: str | Path) -> tuple[ModelConfig, PlayBlock, dict]:
-    """(ModelConfig, play block, metadata) of `path`, checked, without reading the weights."""
+def read_checkpoint_configs(path: str | Path, fresh: tuple[str, ...] = ()) -> tuple[ModelConfig, PlayBlock, dict]:
+    """(ModelConfig, play block, metadata) of `path`, checked, without reading the weights; parameters
+    matching a glob pattern of `fresh` may be absent from the file."""
     from worldsim.model.config import ModelConfig
 
     path = Path(path)
@@ -214,22 +216,31 @@ def read_checkpoint_configs(path: str | Path) -> tuple[ModelConfig, PlayBlock, d
     except (ConfigError, ValueError, TypeError, KeyError) as error:
         raise CheckpointError(f"{path}: embedded config is invalid: {error}") from error
     _check_play(path, play, frame_size)
-    _check_shapes(path, config)  # before anything is allocated: a damaged config could ask for GBs
+    _check_shapes(path, config, fresh)  # before anything is allocated: a damaged config could ask for GBs
     return config, play, header["metadata"]
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, PlayBlock, dict]:
-    """Rebuild the WorldModel from `path` -> (model in eval mode on `device`, play block, metadata)."""
-    from worldsim.model.world_model import WorldModel
-
+def read_checkpoint_weights(
+    path: str | Path, fresh: tuple[str, ...] = ()
+) -> tuple[ModelConfig, PlayBlock, dict, dict[str, torch.Tensor]]:
+    """(ModelConfig, play block, metadata, weights as stored, on the CPU) of `path`, checked; parameters
+    matching a glob pattern of `fresh` may be absent (init_from: they keep the new model's initialisation)."""
     path = Path(path)
-    config, play, metadata = read_checkpoint_configs(path)
+    config, play, metadata = read_checkpoint_configs(path, fresh)
     try:
         weights = load_file(str(path), device="cpu")
     except (SafetensorError, OSError) as error:
         raise CheckpointError(f"{path}: corrupt weights ({error})") from error
     _check_finite(weights, f"{path}: weights are not finite",
                   "the run that wrote them diverged; use an earlier checkpoint")
+    return config, play, metadata, weights
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[nn.Module, PlayBlock, dict]:
+    """Rebuild the WorldModel from `path` -> (model in eval mode on `device`, play block, metadata)."""
+    from worldsim.model.world_model import WorldModel
+
+    config, play, metadata, weights = read_checkpoint_weights(path)
     model = WorldModel(config)
     model.load_state_dict(weights)
     return model.to(device).eval(), play, metadata
@@ -255,9 +266,10 @@ def _check_finite(tensors: dict[str, torch.Tensor], what: str, why: str) -> None
             raise CheckpointError(f"{what}: {name} contains NaN or inf ({why})")
 
 
-def _check_shapes(path: Path, config: Any) -> None:
+def _check_shapes(path: Path, config: Any, fresh: tuple[str, ...] = ()) -> None:
     """Compare the file's tensor shapes (header only) with those `config` builds (on the meta device,
-    which allocates nothing); the layer count is compared first, so a huge depth costs no time either."""
+    which allocates nothing), except for absent parameters matching a `fresh` glob pattern; the layer
+    count is compared first, so a huge depth costs no time either."""
     from worldsim.model.world_model import WorldModel
 
     try:
@@ -271,13 +283,23 @@ def _check_shapes(path: Path, config: Any) -> None:
                               f"{len(layers)} layers, the config says depth {config.depth}")
     with torch.device("meta"):
         expected = {name: tuple(value.shape) for name, value in WorldModel(config).state_dict().items()}
-    missing = sorted(set(expected) - set(stored))
+    missing = sorted(name for name in set(expected) - set(stored)
+                     if not any(fnmatch.fnmatchcase(name, pattern) for pattern in fresh))
     unexpected = sorted(set(stored) - set(expected))
     wrong = [
         f"{name} {stored[name]} vs {shape}"
         for name, shape in expected.items()
         if name in stored and stored[name] != shape
     ]
+    from worldsim.model.memory_pack import ADDED_PACK_PARAMETERS
+
+    if missing and not unexpected and not wrong and all(
+            any(fnmatch.fnmatchcase(name, p) for p in ADDED_PACK_PARAMETERS) for name in missing):
+        raise CheckpointError(
+            f"{path}: a pack+local checkpoint from before SemanticPack had its persistence gate and position "
+            f"bias (no {', '.join(ADDED_PACK_PARAMETERS)}); its pack rewrote the memory every segment and "
+            f"cannot play under this version. Continue training from it with init_from={path} (those "
+            f"parameters start from their initialisation, pack_memory_frames) or retrain")
     problems = []
     if missing:
         problems.append(f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}")

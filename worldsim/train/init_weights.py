@@ -16,9 +16,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from worldsim.checkpoint import load_checkpoint
+from worldsim.checkpoint import read_checkpoint_weights
 from worldsim.config import to_dict
 from worldsim.model.config import INIT_ONLY_KEYS, ModelConfig
+from worldsim.model.memory_pack import ADDED_PACK_PARAMETERS
 from worldsim.train.config import TrainConfig
 from worldsim.train.run_checkpoints import config_differences
 from worldsim.train.shared_weights import shareable_differences, shared_weights
@@ -35,10 +36,12 @@ def architecture(model_config: dict[str, Any]) -> dict[str, Any]:
 def load_initial_weights(config: TrainConfig, model: nn.Module, device: torch.device) -> str | None:
     """Load `config.init_from` into the freshly built `model` (strict about everything but init_fresh and
     the fresh layers of init_layers; with init_shared, the parameters both models have); ValueError naming the
-    mismatch otherwise. -> init_shared's summary of what was loaded, fresh and dropped (None without it)."""
-    initial, _, _ = load_checkpoint(config.init_from, device)
-    source: ModelConfig = initial.config
-    weights = initial.state_dict()
+    mismatch otherwise. -> init_shared's summary of what was loaded, fresh and dropped, or the line naming
+    the pack parameters a pack+local checkpoint predates (ADDED_PACK_PARAMETERS, kept fresh); None otherwise."""
+    fresh = (*config.init_fresh, *ADDED_PACK_PARAMETERS)  # may be absent from the file
+    source, _, _, stored = read_checkpoint_weights(config.init_from, fresh)
+    weights = {name: value.to(device, torch.float32) if value.is_floating_point() else value.to(device)
+               for name, value in stored.items()}  # as load_checkpoint's float32 model held them
     allowed = {"depth"} if config.init_layers else set()
     if config.init_shared:
         allowed |= shareable_differences(source, config.model)
@@ -63,9 +66,13 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, device: torch.de
         raise ValueError(f"init_from {config.init_from}: parameters the model does not have: {unexpected[:3]}")
     fresh_layers = {f"layers.{i}." for i, j in enumerate(config.init_layers) if j == FRESH_LAYER}
     unexplained = [name for name in missing if not name.startswith(tuple(fresh_layers))
-                   and not any(fnmatch.fnmatchcase(name, p) for p in config.init_fresh)]
+                   and not any(fnmatch.fnmatchcase(name, p) for p in fresh)]
     if unexplained:
         raise ValueError(f"init_from {config.init_from}: no weights for {unexplained[:3]}")
+    added = [p for p in ADDED_PACK_PARAMETERS if any(fnmatch.fnmatchcase(name, p) for name in missing)]
+    if added:  # a pack+local checkpoint written before these parameters existed
+        return (f"init_from {config.init_from}: predates SemanticPack's persistence gate and position bias; "
+                f"fresh: {', '.join(added)} (pack_memory_frames {config.model.pack_memory_frames:g})")
     return None
 
 
