@@ -2,17 +2,27 @@
 ends; its gate keeps old memory, its position bias lets a token find its place's memory; a checkpoint keeps
 its settings, and one written before the gate and bias says how to use it."""
 
+import fnmatch
+import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 from test_model_step import random_clip, random_model
 from torch import Tensor
 
 from worldsim.actions import maze_action_space
-from worldsim.checkpoint import PlayBlock, load_checkpoint, save_checkpoint
-from worldsim.model import tiny_model_config
-from worldsim.model.memory_pack import SemanticPack, block_index
+from worldsim.checkpoint import CheckpointError, PlayBlock, load_checkpoint, save_checkpoint
+from worldsim.config import load_config
+from worldsim.model import WorldModel, tiny_model_config
+from worldsim.model.memory_pack import ADDED_PACK_PARAMETERS, SemanticPack, block_index
+from worldsim.train.config import TrainConfig
+from worldsim.train.setup import build_run
+
+SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
 
 
 @torch.no_grad()
@@ -141,3 +151,41 @@ def test_position_bias_lets_a_token_read_the_memory_of_its_own_place():
     assert not torch.allclose(diagonal, out)  # the bias changes the output
     assert (moved.flatten()[pack.token_blocks == 2] > 1e-3).all()
     assert (moved.flatten()[pack.token_blocks != 2] < 1e-6).all()
+
+
+def old_pack_checkpoint(tmp_path: Path) -> tuple[WorldModel, Path]:
+    """A pack+local smoke checkpoint as written before the gate and the position bias existed."""
+    config = load_config(TrainConfig, SMOKE, ["model.temporal=pack+local"]).model
+    model = random_model(config)
+    path = tmp_path / "old_pack.safetensors"
+    save_checkpoint(path, model, PlayBlock(maze_action_space(), (16, 16)), {"step": 1})
+    with safe_open(str(path), framework="pt") as file:
+        header = file.metadata()
+        weights = {name: file.get_tensor(name) for name in file.keys()}  # noqa: SIM118 (not a dict)
+    header["model_config"] = json.dumps({k: v for k, v in json.loads(header["model_config"]).items()
+                                         if k != "pack_memory_frames"})
+    old = {name: value for name, value in weights.items()
+           if not any(fnmatch.fnmatchcase(name, p) for p in ADDED_PACK_PARAMETERS)}
+    assert len(old) == len(weights) - 3 * config.depth
+    save_file(old, str(path), metadata=header)
+    return model, path
+
+
+def test_a_checkpoint_from_before_the_gate_says_how_to_use_it(tmp_path: Path):
+    model, path = old_pack_checkpoint(tmp_path)
+    with pytest.raises(CheckpointError, match=r"before SemanticPack had its persistence gate .*init_from="):
+        load_checkpoint(path)
+    # init_from loads every stored weight; the gate and the bias keep this model's initialisation
+    config = load_config(TrainConfig, SMOKE, ["model.temporal=pack+local", f"init_from={path}",
+                                              "model.pack_memory_frames=16"])
+    run = build_run(config, tmp_path / "run", resume=False, device=torch.device("cpu"))
+    assert "predates SemanticPack's persistence gate and position bias" in run.init_summary
+    assert "layers.*.pack.persist" in run.init_summary
+    loaded, source = run.model.state_dict(), model.state_dict()
+    for name, value in loaded.items():
+        if any(fnmatch.fnmatchcase(name, p) for p in ADDED_PACK_PARAMETERS):
+            assert not torch.equal(value, source[name]), name
+        else:
+            assert torch.equal(value, source[name]), name
+    gate = torch.sigmoid(run.model.layers[0].pack.persist.double())
+    torch.testing.assert_close(gate, torch.full_like(gate, math.exp(-config.model.pack_segment / 16)))
