@@ -21,8 +21,10 @@ from worldsim.model.flops import pack_write_flops
 def sdpa_as_matmuls(q, k, v, attn_mask=None):
     """The CPU fused attention kernel is invisible to FlopCounterMode; its math as two counted matmuls."""
     scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
-    if attn_mask is not None:
+    if attn_mask is not None and attn_mask.dtype == torch.bool:
         scores = scores.masked_fill(~attn_mask, float("-inf"))
+    elif attn_mask is not None:  # an additive bias (the pack's position bias)
+        scores = scores + attn_mask
     return scores.softmax(dim=-1) @ v
 
 
