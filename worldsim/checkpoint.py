@@ -270,6 +270,7 @@ def _check_shapes(path: Path, config: Any, fresh: tuple[str, ...] = ()) -> None:
     """Compare the file's tensor shapes (header only) with those `config` builds (on the meta device,
     which allocates nothing), except for absent parameters matching a `fresh` glob pattern; the layer
     count is compared first, so a huge depth costs no time either."""
+    from worldsim.model.memory_pack import ADDED_PACK_PARAMETERS
     from worldsim.model.world_model import WorldModel
 
     try:
@@ -291,8 +292,6 @@ def _check_shapes(path: Path, config: Any, fresh: tuple[str, ...] = ()) -> None:
         for name, shape in expected.items()
         if name in stored and stored[name] != shape
     ]
-    from worldsim.model.memory_pack import ADDED_PACK_PARAMETERS
-
     if missing and not unexpected and not wrong and all(
             any(fnmatch.fnmatchcase(name, p) for p in ADDED_PACK_PARAMETERS) for name in missing):
         raise CheckpointError(
