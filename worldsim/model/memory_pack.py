@@ -51,11 +51,15 @@ class MemoryAttention(nn.Module):
         # near-neutral at the start, learnable, the same for every head and place until trained
         self.position_bias = nn.Parameter(torch.randn(heads, blocks, blocks) * 0.02)
 
-    def forward(self, queries: Tensor, memory: Tensor, query_blocks: Tensor) -> Tensor:
-        """query_blocks (L,) int64: the block of each query, a row of position_bias."""
+    def forward(self, queries: Tensor, memory: Tensor, query_blocks: Tensor | None) -> Tensor:
+        """query_blocks (L,) int64: the block of each query, a row of position_bias; None: the queries are
+        the P memory tokens themselves, in block order (the squeeze)."""
         q = self.q(queries).unflatten(-1, (self.heads, -1)).transpose(1, 2)  # (M, h, L, d)
         k, v = self.kv(self.norm(memory)).unflatten(-1, (2, self.heads, -1)).permute(2, 0, 3, 1, 4)
-        bias = self.position_bias[:, query_blocks].to(q.dtype)  # (h, L, P), broadcast over M
+        # (h, L, P), broadcast over M; the squeeze takes the table as it is (no gather of arange: inside the
+        # compiled squeeze region a gather by a constant index broke torch.compile's metadata pass)
+        bias = self.position_bias if query_blocks is None else self.position_bias[:, query_blocks]
+        bias = bias.to(q.dtype)
         out = F.scaled_dot_product_attention(q, k.to(q.dtype), v.to(q.dtype), attn_mask=bias)
         return self.proj(out.transpose(1, 2).flatten(2))
 
@@ -116,9 +120,8 @@ class SemanticPack(nn.Module):
         rate = segment / memory_frames
         logit = -rate - math.log(-math.expm1(-rate))  # log(g0 / (1 - g0)), finite for any rate > 0
         self.persist = nn.Parameter(torch.full((self.tokens, width), logit))
-        # which block each frame token (read) and each memory token (squeeze) belongs to
+        # which block each frame token belongs to (the read's rows of its position bias)
         self.register_buffer("token_blocks", block_index(grid, window), persistent=False)
-        self.register_buffer("pack_blocks", torch.arange(self.tokens), persistent=False)
 
     def segment_shape(self, batch: int) -> tuple[int, ...]:
         """(B, S, N, D): the segment buffer of `batch` clips."""
@@ -166,9 +169,7 @@ class SemanticPack(nn.Module):
         if complete:
             segments = x[:, : complete * size].unflatten(1, (complete, size)).flatten(0, 1)
             memorized = self.memorize(segments).unflatten(0, (batch, complete))  # (B, K, P, D)
-            for k in range(complete):
-                base = self._squeeze(base, memorized[:, k])
-                packs.append(base)
+            packs += _squeeze_chain(self, base, memorized)
         read = [0] + [1 + t // size for t in range(1, frames)]  # frame t reads packs[read[t]]
         out = self._read(x, torch.stack(packs, dim=1)[:, read])
         # the segment buffer a frame-by-frame run would hold: slot s = the latest frame with t mod S = s
@@ -192,6 +193,20 @@ class SemanticPack(nn.Module):
     def _squeeze(self, pack: Tensor, memorized: Tensor) -> Tensor:
         """ψ (B, P, D), Memorize(segment) (B, P, D) -> the next ψ: the segment's embedding queries the
         old ψ, and the gate keeps g of the old ψ."""
-        squeezed = memorized + self.squeeze(self.squeeze_norm(memorized), pack, self.pack_blocks)
+        squeezed = memorized + self.squeeze(self.squeeze_norm(memorized), pack, None)
         keep = torch.sigmoid(self.persist).to(squeezed.dtype)
         return keep * pack.to(squeezed.dtype) + (1 - keep) * squeezed
+
+
+
+@torch.compiler.disable(recursive=False)
+def _squeeze_chain(pack_module: SemanticPack, pack: Tensor, memorized: Tensor) -> list[Tensor]:
+    """ψ (B, P, D), Memorize of K segments (B, K, P, D) -> the K packs after each squeeze. torch.compile
+    leaves this loop alone and compiles the squeeze it calls once per layer, reused for every segment:
+    unrolled into the clip's graph, the 64 squeezes per layer of a 256-frame clip took compilation past
+    8 minutes."""
+    packs = []
+    for k in range(memorized.shape[1]):
+        pack = pack_module._squeeze(pack, memorized[:, k])
+        packs.append(pack)
+    return packs
