@@ -10,7 +10,8 @@
 # model's rollout below), log.txt, the EMA weights in 15 MiB parts (`cat ema.part.* > breakout.safetensors`)
 # and compile_cache.tar.gz (for .gpu_cache/ on a fresh server: scripts/gpu_setup.sh).
 # Environment: EPISODES (1000), STEPS (frames per episode at most, 1000), WORKERS (recording processes,
-# default cores - 2), EVAL_CLIPS / EVAL_CONTEXT / EVAL_ROLLOUT (32 / 16 / 32), RESERVE (2 minutes), INIT.
+# default cores - 2), EVAL_CLIPS / EVAL_CONTEXT / EVAL_ROLLOUT / EVAL_STEPS (32 / 16 / 32 / 10, the config's
+# logging.sampling_steps), RESERVE (2 minutes), INIT.
 set -uo pipefail
 out=${1:?usage: gpu_atari_chunk.sh OUT MINUTES [key=value ...]}
 minutes=${2:?minutes}; shift 2
@@ -64,7 +65,7 @@ echo "training for $train_minutes minutes, starting with ${start[*]:-a fresh mod
 python -m worldsim train --config configs/atari_breakout.yaml --out "$run" --max-minutes "$train_minutes" \
   --no-progress "${start[@]}" "$@" 2>&1 | tee -a "$log" | tail -c 4000 || status=1
 python -m worldsim eval --data "$data" "$run/latest.safetensors" --clips "${EVAL_CLIPS:-32}" \
-  --context "${EVAL_CONTEXT:-16}" --rollout "${EVAL_ROLLOUT:-32}" --out "$out/eval.json" --strip "$out/strip.png" \
+  --context "${EVAL_CONTEXT:-16}" --rollout "${EVAL_ROLLOUT:-32}" --steps "${EVAL_STEPS:-10}" --out "$out/eval.json" --strip "$out/strip.png" \
   --no-progress 2>&1 | tee -a "$log" | tail -c 2000 || status=1
 cp "$run/metrics.jsonl" "$out/" || status=1
 split -b 15M "$run/latest.safetensors" "$out/ema.part." || status=1
