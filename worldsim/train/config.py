@@ -59,7 +59,7 @@ class DirectForcingConfig:
 @dataclass
 class OptimConfig:
     lr: float = 3e-4
-    weight_decay: float = 0.01  # on matrices only; norms, biases and embeddings are not decayed
+    weight_decay: float = 0.01  # on matrices only; norms, biases, embeddings, gates and bias tables are not
     beta1: float = 0.9
     beta2: float = 0.99
     grad_clip: float = 1.0  # max global grad norm; 0 disables

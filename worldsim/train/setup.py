@@ -101,10 +101,20 @@ def trainable_parameters(model: nn.Module, config: TrainConfig) -> list[tuple[st
     return named
 
 
+# Parameters with two or more dimensions that are not matrices of a map: the pack's gate logits (decay
+# would pull every gate towards 0.5, i.e. forgetting within a few segments) and attention bias tables.
+NOT_DECAYED_TABLES = ("embed", "pack.persist", "position_bias")
+
+
+def decays(name: str, parameter: nn.Parameter) -> bool:
+    """Whether AdamW's weight decay applies: matrices only (not norms, biases, embeddings, gates, bias tables)."""
+    return parameter.dim() >= 2 and not any(table in name for table in NOT_DECAYED_TABLES)
+
+
 def make_optimizer(named: list[tuple[str, nn.Parameter]], config: TrainConfig, fused: bool) -> torch.optim.AdamW:
-    """AdamW; weight decay on matrices only (not on norms, biases or embedding tables)."""
-    decay = [p for n, p in named if p.dim() >= 2 and "embed" not in n]
-    no_decay = [p for n, p in named if not (p.dim() >= 2 and "embed" not in n)]
+    """AdamW; weight decay on matrices only (`decays`)."""
+    decay = [p for n, p in named if decays(n, p)]
+    no_decay = [p for n, p in named if not decays(n, p)]
     groups = [{"params": decay, "weight_decay": config.optim.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=config.optim.lr, betas=(config.optim.beta1, config.optim.beta2),
