@@ -26,12 +26,12 @@ for spec in "$@"; do
   run=runs/$name
   if [ -f "$run/latest.safetensors" ]; then start=(--resume); else start=("init_from=$init"); fi
   mkdir -p "$run" && echo "$name: $config, starting with ${start[*]} $overrides"
-  # 4 CPU threads per process: the GPU does the work, the threads only launch it
+  # 4 CPU threads per process: the GPU does the work, the threads only launch it. A hard limit as well: a
+  # run that never reaches its first step (a compilation that does not end) must not keep the others'
+  # results from being packed; SIGTERM stops a training run cleanly at its next step.
   # shellcheck disable=SC2086  # the overrides are words on purpose
-  # a hard limit as well: a run that never reaches its first step (a compilation that does not end) must
-  # not keep the others' results from being packed; SIGTERM stops a training run cleanly at its next step
-  OMP_NUM_THREADS=4 timeout --signal=TERM --kill-after=60 "$limit" python -m worldsim train --config "$config" --out "$run" --max-minutes "$minutes" --no-progress \
-    "${start[@]}" $overrides >>"$run/train.log" 2>&1 &
+  OMP_NUM_THREADS=4 timeout --signal=TERM --kill-after=60 "$limit" python -m worldsim train --config "$config" \
+    --out "$run" --max-minutes "$minutes" --no-progress "${start[@]}" $overrides >>"$run/train.log" 2>&1 &
   pids+=($!)
 done
 for i in "${!pids[@]}"; do
