@@ -56,8 +56,8 @@ class MemoryAttention(nn.Module):
         the P memory tokens themselves, in block order (the squeeze)."""
         q = self.q(queries).unflatten(-1, (self.heads, -1)).transpose(1, 2)  # (M, h, L, d)
         k, v = self.kv(self.norm(memory)).unflatten(-1, (2, self.heads, -1)).permute(2, 0, 3, 1, 4)
-        # (h, L, P), broadcast over M; the squeeze takes the table as it is (no gather of arange: inside the
-        # compiled squeeze region a gather by a constant index broke torch.compile's metadata pass)
+        # (h, L, P), broadcast over M; the squeeze's queries are the memory tokens in block order, so its rows
+        # are the table's own
         bias = self.position_bias if query_blocks is None else self.position_bias[:, query_blocks]
         bias = bias.to(q.dtype)
         out = F.scaled_dot_product_attention(q, k.to(q.dtype), v.to(q.dtype), attn_mask=bias)
@@ -196,7 +196,6 @@ class SemanticPack(nn.Module):
         squeezed = memorized + self.squeeze(self.squeeze_norm(memorized), pack, None)
         keep = torch.sigmoid(self.persist).to(squeezed.dtype)
         return keep * pack.to(squeezed.dtype) + (1 - keep) * squeezed
-
 
 
 @torch.compiler.disable(recursive=False)
