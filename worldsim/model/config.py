@@ -57,6 +57,9 @@ class ModelConfig:
     ssm_memory_frames: float = 0.0
     num_discrete_actions: int = 9
     num_continuous_actions: int = 1
+    # > 0: dead reckoning (model/odometry.py): a pose integrated from the actions, this many Fourier
+    # frequencies each for heading and position, added to the frame conditioning as keys for memory. 0: off
+    odometry_frequencies: int = 0
     ssm_backend: Literal["auto", "triton", "torch"] = "auto"
 
     def __post_init__(self) -> None:
@@ -72,7 +75,7 @@ class ModelConfig:
                 raise ValueError(f"ModelConfig.{name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.ssm_memory_frames < 1e7:
             raise ValueError(f"ModelConfig.ssm_memory_frames must be in [0, 1e7), got {self.ssm_memory_frames}")
-        for name in ("num_discrete_actions", "num_continuous_actions"):
+        for name in ("num_discrete_actions", "num_continuous_actions", "odometry_frequencies"):
             if getattr(self, name) < 0:
                 raise ValueError(f"ModelConfig.{name} must be >= 0, got {getattr(self, name)}")
         if self.image_height % self.patch_size or self.image_width % self.patch_size:

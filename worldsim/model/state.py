@@ -22,9 +22,10 @@ class LayerState:
 class ModelState:
     layers: list[LayerState]
     frame_index: Tensor  # (B,) long: frames committed so far = frame index (RoPE position) of the next frame
+    pose: Tensor | None = None  # (B, 3) float32: the odometry's pose after the committed frames
 
     def tensors(self) -> list[Tensor]:
-        found = [self.frame_index]
+        found = [self.frame_index] + ([] if self.pose is None else [self.pose])
         for layer in self.layers:
             found += [getattr(layer, f.name) for f in fields(layer) if getattr(layer, f.name) is not None]
         return found

@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from worldsim.model.conditioning import FrameConditioning
 from worldsim.model.config import ModelConfig
 from worldsim.model.layer import WorldModelLayer
+from worldsim.model.odometry import POSE_SIZE, Odometry
 from worldsim.model.rotary import FrameRotationTable, frame_rotation
 from worldsim.model.state import LayerState, ModelState, commit_layer_state
 from worldsim.model.tokens import OutputHead, PatchEmbed
@@ -19,6 +20,11 @@ class WorldModel(nn.Module):
         self.config = config
         self.patch_embed = PatchEmbed(config.channels, config.patch_size, config.width, config.token_grid)
         self.conditioning = FrameConditioning(config.width, config.num_discrete_actions, config.num_continuous_actions)
+        self.odometry = (
+            Odometry(config.width, config.num_discrete_actions, config.num_continuous_actions,
+                     config.odometry_frequencies)
+            if config.odometry_frequencies else None
+        )
         self.layers = nn.ModuleList(WorldModelLayer(config, i) for i in range(config.depth))
         # RoPE of frames 0 .. T-1 for the clip forward, shared by every layer's attention (plain tensors, no weights)
         self.rotations = FrameRotationTable(config.width // config.attn_heads) if config.uses_attention else None
@@ -34,7 +40,10 @@ class WorldModel(nn.Module):
         batch, length = frames.shape[:2]
         positions = torch.arange(length, device=frames.device).expand(batch, length)
         rotation = None if self.rotations is None else self.rotations(length, grow=not _capturing())
-        velocity, _ = self._run(frames, noise_levels, discrete, continuous, positions, None, rotation=rotation)
+        poses = None
+        if self.odometry is not None:
+            poses = self.odometry.poses(discrete, continuous, (batch, length), frames.device)
+        velocity, _ = self._run(frames, noise_levels, discrete, continuous, positions, None, poses, rotation=rotation)
         return velocity
 
     @torch.no_grad()
@@ -45,6 +54,7 @@ class WorldModel(nn.Module):
         return ModelState(
             layers=[layer.init_state(batch_size, device, weight.dtype) for layer in self.layers],
             frame_index=torch.zeros(batch_size, dtype=torch.long, device=device),
+            pose=None if self.odometry is None else torch.zeros(batch_size, POSE_SIZE, device=device),
         )
 
     def step(
@@ -65,16 +75,21 @@ class WorldModel(nn.Module):
                 f"state: expected {len(self.layers)} layers and batch {frame.shape[0]}, got "
                 f"{len(state.layers)} layers and batch {tuple(state.frame_index.shape)}"
             )
+        discrete = None if discrete is None else discrete[:, None]
+        continuous = None if continuous is None else continuous[:, None]
+        poses = None
+        if self.odometry is not None:
+            poses = self.odometry.poses(discrete, continuous, (frame.shape[0], 1), frame.device, start=state.pose)
         velocity, new_layers = self._run(
-            frame[:, None], noise_level[:, None],
-            None if discrete is None else discrete[:, None],
-            None if continuous is None else continuous[:, None],
-            state.frame_index[:, None], state.layers, commit,
+            frame[:, None], noise_level[:, None], discrete, continuous, state.frame_index[:, None], state.layers,
+            poses, commit,
         )
         if commit:
             for target, new in zip(state.layers, new_layers):
                 commit_layer_state(target, new)
             state.frame_index.add_(1)
+            if poses is not None:
+                state.pose.copy_(poses[:, 0])
         return velocity[:, 0]
 
     def _run(
@@ -85,14 +100,18 @@ class WorldModel(nn.Module):
         continuous: Tensor | None,
         positions: Tensor,
         layer_states: list[LayerState] | None,
+        poses: Tensor | None = None,
         commit: bool = True,
         rotation: tuple[Tensor, Tensor] | None = None,
     ) -> tuple[Tensor, list[LayerState]]:
         """The shared path of forward (no state) and step (T = 1 continuing from a state).
+        poses (B, T, 3): the odometry's pose after each frame (None without odometry).
         rotation: RoPE of `positions` when the caller has it (forward: the table's), else computed here."""
         if rotation is None and self.rotations is not None:
             rotation = frame_rotation(positions, self.rotations.dim)
         cond = self.conditioning(noise_levels, discrete, continuous)  # (B, T, D)
+        if poses is not None:
+            cond = cond + self.odometry(poses)
         x = self.patch_embed(frames)  # (B, T, H', W', D)
         new_states = []
         for i, layer in enumerate(self.layers):

@@ -102,8 +102,9 @@ def trainable_parameters(model: nn.Module, config: TrainConfig) -> list[tuple[st
 
 
 # Parameters with two or more dimensions that are not matrices of a map: the pack's gate logits (decay
-# would pull every gate towards 0.5, i.e. forgetting within a few segments) and attention bias tables.
-NOT_DECAYED_TABLES = ("embed", "pack.persist", "position_bias")
+# would pull every gate towards 0.5, i.e. forgetting within a few segments), attention bias tables and the
+# odometry's per-action moves (decay would shrink every step the pose takes).
+NOT_DECAYED_TABLES = ("embed", "pack.persist", "position_bias", "odometry.advance")
 
 
 def decays(name: str, parameter: nn.Parameter) -> bool:
