@@ -4,20 +4,21 @@ pack+local's chain of squeezes, left out on purpose (below)."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch._dynamo
 
 from worldsim.model import WorldModel, tiny_model_config
 
 
-def test_forward_has_no_graph_break() -> None:
-    model = WorldModel(tiny_model_config())
+@pytest.mark.parametrize("overrides", [{}, {"odometry_frequencies": 4}], ids=["plain", "odometry"])
+def test_forward_has_no_graph_break(overrides: dict) -> None:
+    model = WorldModel(tiny_model_config(**overrides))
     frames = torch.rand(1, 3, 3, 16, 16) * 2 - 1
     explanation = torch._dynamo.explain(model)(
         frames, torch.rand(1, 3), torch.zeros(1, 3, dtype=torch.long), torch.zeros(1, 3, 2)
     )
     assert explanation.graph_break_count == 0, [b.reason for b in explanation.break_reasons]
-
 
 
 def test_pack_compiles_around_its_squeeze_chain_and_matches_eager() -> None:
