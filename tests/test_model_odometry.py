@@ -14,6 +14,8 @@ from worldsim.actions import maze_action_space
 from worldsim.checkpoint import PlayBlock, save_checkpoint
 from worldsim.config import load_config
 from worldsim.model import WorldModel, tiny_model_config
+from worldsim.model.causal_conv import causal_depthwise_conv
+from worldsim.model.ssm import BlockwiseMamba2
 from worldsim.model.state import state_nbytes
 from worldsim.train.config import TrainConfig
 from worldsim.train.setup import build_run, make_optimizer
@@ -91,11 +93,16 @@ def test_a_model_given_odometry_computes_what_it_computed_without() -> None:
     without = _open(WorldModel(tiny_model_config()))
     given = WorldModel(tiny_model_config(odometry_frequencies=4)).eval()
     missing, unexpected = given.load_state_dict(without.state_dict(), strict=False)
-    assert not unexpected and missing and all(name.startswith("odometry.") for name in missing)
+    assert not unexpected and missing
+    assert all(name.startswith("odometry.") or name.endswith(".ssm.pose_gain") for name in missing), missing
     inputs = _inputs()
     with torch.no_grad():
         torch.testing.assert_close(given(*inputs), without(*inputs), rtol=0, atol=1e-6)
-    assert state_nbytes(given.init_state(2)) == state_nbytes(without.init_state(2)) + 2 * 3 * 4
+    config = given.config
+    scans = sum(2 * layer.ssm.num_blocks(config.token_grid) * layer.ssm.heads * layer.ssm.headdim
+                for layer in given.layers)  # batch 2
+    extra = 2 * 3 * 4 + scans * config.pose_key_size * 4  # the pose, and the scans' key dimensions (fp32)
+    assert state_nbytes(given.init_state(2)) == state_nbytes(without.init_state(2)) + extra
 
 
 def test_the_moves_are_not_weight_decayed() -> None:
@@ -118,3 +125,25 @@ def test_weights_without_odometry_start_a_run_with_it(tmp_path: Path, capsys: py
     torch.testing.assert_close(run.model.head.linear.weight, source.head.linear.weight)
     back = load_config(TrainConfig, SMOKE, [f"init_from={path}", "model.odometry_frequencies=0"])
     assert build_run(back, tmp_path / "run2", resume=False, device=torch.device("cpu")).model.odometry is None
+
+
+def test_the_scan_writes_each_frame_under_its_pose_features() -> None:
+    """With no decay, the scan state's pose dimensions hold the sum over tokens of dt·x·keyᵀ: what each frame
+    wrote, filed under its own pose, ready for a later frame at the same pose to read with the same key."""
+    torch.manual_seed(0)
+    scan = BlockwiseMamba2(16, (2, 2), d_state=4, headdim=8, expand=2, chunk_size=8, backend="torch", pose_keys=6)
+    with torch.no_grad():
+        scan.A_log.fill_(-30.0)  # A ~ 0: nothing decays
+    x = torch.randn(1, 3, 2, 2, 16)
+    keys = torch.randn(1, 3, 6)
+    _, _, state = scan(x, pose_keys=keys)
+    # the same quantities the scan sees: x and dt per token, time-major (frame 0's 4 tokens, then frame 1's)
+    _, xbc, dt = torch.split(scan.in_proj(x.reshape(1, 12, 16)), [scan.d_inner, scan.conv_dim, scan.heads], -1)
+    conv, _ = causal_depthwise_conv(xbc, scan.conv1d.weight, scan.conv1d.bias, None)
+    values = torch.nn.functional.silu(conv)[..., :scan.d_inner].reshape(1, 12, scan.heads, scan.headdim)
+    dt = torch.nn.functional.softplus(dt + scan.dt_bias)  # (1, 12, heads)
+    token_keys = keys.repeat_interleave(4, dim=1)  # (1, 12, 6)
+    expected = torch.einsum("blh,blhp,blk->bhpk", dt, values, token_keys)
+    torch.testing.assert_close(state[..., scan.d_state:], expected, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="pose_keys"):
+        scan(x)

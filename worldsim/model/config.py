@@ -58,7 +58,8 @@ class ModelConfig:
     num_discrete_actions: int = 9
     num_continuous_actions: int = 1
     # > 0: dead reckoning (model/odometry.py): a pose integrated from the actions, this many Fourier
-    # frequencies each for heading and position, added to the frame conditioning as keys for memory. 0: off
+    # frequencies each for heading and position, in the frame conditioning and as keys of the scan's memory
+    # (4 x this many more state dimensions per scan). 0: off
     odometry_frequencies: int = 0
     ssm_backend: Literal["auto", "triton", "torch"] = "auto"
 
@@ -148,6 +149,12 @@ class ModelConfig:
     @property
     def uses_attention(self) -> bool:
         return self.temporal in ("ssm+local", "local", "full", "pack+local")
+
+    @property
+    def pose_key_size(self) -> int:
+        """State dimensions each scan adds for keys by pose (model/odometry.py): cos and sin of heading and
+        position at odometry_frequencies frequencies each; 0 without odometry or scan."""
+        return 4 * self.odometry_frequencies if self.uses_ssm else 0
 
     @property
     def uses_pack(self) -> bool:

@@ -31,6 +31,7 @@ class WorldModelLayer(nn.Module):
                 width, config.block_size(index), d_state=config.ssm_state, headdim=config.ssm_headdim,
                 expand=config.ssm_expand, d_conv=config.ssm_conv, chunk_size=config.ssm_chunk,
                 backend=config.ssm_backend, memory_frames=config.ssm_memory_frames,
+                pose_keys=config.pose_key_size,
             )
             if config.uses_ssm else None
         )
@@ -53,11 +54,12 @@ class WorldModelLayer(nn.Module):
 
     def forward(
         self, x: Tensor, cond: Tensor, positions: Tensor, rotation: tuple[Tensor, Tensor] | None,
-        state: LayerState | None = None, commit: bool = True,
+        state: LayerState | None = None, commit: bool = True, pose_keys: Tensor | None = None,
     ) -> tuple[Tensor, LayerState]:
         """x (B, T, H', W', D), cond (B, T, D), positions (B, T) frame indices and their RoPE (cos, sin)
         (rotary.frame_rotation; None without attention), state from the previous frames (None = start of a
-        clip) -> (x, state after the last of these frames).
+        clip), pose_keys (B, T, K) the odometry's pose features for the scan (None without odometry)
+        -> (x, state after the last of these frames).
         commit=False may leave out state that costs extra work to build (the pack's update)."""
         state = state or LayerState()
         new = LayerState()
@@ -66,7 +68,7 @@ class WorldModelLayer(nn.Module):
             shift, scale, gate = mods[3 * i: 3 * i + 3]
             h = modulate(self.norm(x), shift, scale)
             if name == "ssm":
-                h, new.conv, new.ssm = self.ssm(h, state.conv, state.ssm)
+                h, new.conv, new.ssm = self.ssm(h, state.conv, state.ssm, pose_keys)
             elif name == "pack":
                 h, new.pack, new.segment = self.pack(h, positions, state.pack, state.segment, commit)
             elif name == "attn":

@@ -67,9 +67,14 @@ class Odometry(nn.Module):
             position = position + start[:, None, 1:]
         return torch.cat([heading[..., None], position], -1)
 
-    def forward(self, poses: Tensor) -> Tensor:
-        """poses (B, T, 3) -> (B, T, D), added to the frame conditioning."""
+    def features(self, poses: Tensor) -> Tensor:
+        """poses (B, T, 3) -> (B, T, 4F) float32: cos and sin of the heading's and the position's phases,
+        scaled so that two equal poses have the dot product 1 (the scan's pose keys)."""
         heading = poses[..., :1] * self.heading_frequencies  # (B, T, F)
         position = poses[..., 1:] @ self.position_frequencies.T  # (B, T, F)
         features = torch.cat([heading.cos(), heading.sin(), position.cos(), position.sin()], -1)
+        return features * (0.5 / self.heading_frequencies.numel()) ** 0.5
+
+    def forward(self, features: Tensor) -> Tensor:
+        """features (B, T, 4F) -> (B, T, D), added to the frame conditioning."""
         return self.project(features.to(self.project[0].weight.dtype))

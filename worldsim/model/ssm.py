@@ -10,7 +10,7 @@ import math
 
 import torch
 import torch.nn.functional as F
-from einops import rearrange
+from einops import rearrange, repeat
 from torch import Tensor, nn
 
 from worldsim.model.causal_conv import causal_depthwise_conv
@@ -45,9 +45,11 @@ class BlockwiseMamba2(nn.Module):
         dt_min: float = 1e-3,
         dt_max: float = 1e-1,
         memory_frames: float = 0.0,
+        pose_keys: int = 0,
     ):
         super().__init__()
         self.block_size = block_size
+        self.pose_keys = pose_keys
         self.d_state, self.headdim, self.d_conv, self.chunk_size = d_state, headdim, d_conv, chunk_size
         self.backend = backend
         self.d_inner = expand * width
@@ -67,6 +69,10 @@ class BlockwiseMamba2(nn.Module):
         self.D = nn.Parameter(torch.ones(self.heads))
         self.norm = GatedRMSNorm(self.d_inner)
         self.out_proj = nn.Linear(self.d_inner, width, bias=False)
+        # pose keys (model/odometry.py): pose_keys more state dimensions, written with the pose's features as B
+        # and read with them as C times this gain, so a frame reads what was written at the same pose (a
+        # kernel over poses); 0 at the start, so that the layer computes what it did without them
+        self.pose_gain = nn.Parameter(torch.zeros(())) if pose_keys else None
 
     def horizons(self) -> Tensor:
         """Per head, the frames after which the state has decayed to 1/e at the bias dt (input-independent part)."""
@@ -79,12 +85,15 @@ class BlockwiseMamba2(nn.Module):
     def state_shapes(self, batch: int, grid: tuple[int, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Shapes of (conv state, ssm state) for `batch` clips."""
         sequences = batch * self.num_blocks(grid)
-        return (sequences, self.d_conv - 1, self.conv_dim), (sequences, self.heads, self.headdim, self.d_state)
+        states = self.d_state + self.pose_keys
+        return (sequences, self.d_conv - 1, self.conv_dim), (sequences, self.heads, self.headdim, states)
 
     def forward(
-        self, x: Tensor, conv_state: Tensor | None = None, ssm_state: Tensor | None = None
+        self, x: Tensor, conv_state: Tensor | None = None, ssm_state: Tensor | None = None,
+        pose_keys: Tensor | None = None,
     ) -> tuple[Tensor, Tensor, Tensor]:
-        """x (B, T, H', W', D) continuing from the states (None = start of a clip)
+        """x (B, T, H', W', D) continuing from the states (None = start of a clip), pose_keys (B, T, pose_keys)
+        the odometry's features of each frame's pose (required when the layer has pose keys)
         -> (y (B, T, H', W', D), conv state, ssm state fp32) after the last frame."""
         batch, frames, grid_h, grid_w, _ = x.shape
         b_h, b_w = self.block_size
@@ -97,6 +106,12 @@ class BlockwiseMamba2(nn.Module):
         xbc = F.silu(conv_out).to(xbc.dtype)  # (S, L, conv_dim)
 
         x_ssm, B, C = torch.split(xbc, [self.d_inner, self.d_state, self.d_state], dim=-1)
+        if self.pose_gain is not None:
+            if pose_keys is None:
+                raise ValueError("BlockwiseMamba2: this layer keys memory by pose and needs pose_keys")
+            keys = repeat(pose_keys.to(B.dtype), "b t k -> (b n) (t p) k", n=n_h * n_w, p=b_h * b_w)
+            B = torch.cat([B, keys], -1)
+            C = torch.cat([C, keys * self.pose_gain.to(C.dtype)], -1)
         dt = F.softplus(dt.float() + self.dt_bias.float())  # (S, L, heads)
         A = -torch.exp(self.A_log.float())
         y, new_ssm_state = ssd_scan(

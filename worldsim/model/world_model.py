@@ -110,13 +110,15 @@ class WorldModel(nn.Module):
         if rotation is None and self.rotations is not None:
             rotation = frame_rotation(positions, self.rotations.dim)
         cond = self.conditioning(noise_levels, discrete, continuous)  # (B, T, D)
+        pose_keys = None
         if poses is not None:
-            cond = cond + self.odometry(poses)
+            pose_keys = self.odometry.features(poses)  # (B, T, 4F)
+            cond = cond + self.odometry(pose_keys)
         x = self.patch_embed(frames)  # (B, T, H', W', D)
         new_states = []
         for i, layer in enumerate(self.layers):
             state = None if layer_states is None else layer_states[i]
-            x, new = layer(x, cond, positions, rotation, state, commit)
+            x, new = layer(x, cond, positions, rotation, state, commit, pose_keys)
             new_states.append(new)
         return self.head(x, cond).to(frames.dtype), new_states
 

@@ -25,7 +25,7 @@ from worldsim.train.run_checkpoints import config_differences
 from worldsim.train.shared_weights import shareable_differences, shared_weights
 
 FRESH_LAYER = -1
-ODOMETRY_PARAMETERS = "odometry.*"
+ODOMETRY_PARAMETERS = ("odometry.*", "layers.*.ssm.pose_gain")
 _LAYER_KEY = re.compile(r"^layers\.(\d+)\.(.+)$")
 
 
@@ -39,7 +39,7 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, device: torch.de
     the fresh layers of init_layers; with init_shared, the parameters both models have); ValueError naming the
     mismatch otherwise. -> init_shared's summary of what was loaded, fresh and dropped, or the line naming
     the pack parameters a pack+local checkpoint predates (ADDED_PACK_PARAMETERS, kept fresh); None otherwise."""
-    fresh = (*config.init_fresh, *ADDED_PACK_PARAMETERS, ODOMETRY_PARAMETERS)  # may be absent from the file
+    fresh = (*config.init_fresh, *ADDED_PACK_PARAMETERS, *ODOMETRY_PARAMETERS)  # may be absent from the file
     source, _, _, stored = read_checkpoint_weights(config.init_from, fresh)
     weights = {name: value.to(device, torch.float32) if value.is_floating_point() else value.to(device)
                for name, value in stored.items()}  # as load_checkpoint's float32 model held them
@@ -73,8 +73,8 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, device: torch.de
     if unexplained:
         raise ValueError(f"init_from {config.init_from}: no weights for {unexplained[:3]}")
     added = [p for p in ADDED_PACK_PARAMETERS if any(fnmatch.fnmatchcase(name, p) for name in missing)]
-    if any(fnmatch.fnmatchcase(name, ODOMETRY_PARAMETERS) for name in missing):
-        return (f"init_from {config.init_from}: has no odometry; fresh: {ODOMETRY_PARAMETERS} "
+    if any(fnmatch.fnmatchcase(name, p) for p in ODOMETRY_PARAMETERS for name in missing):
+        return (f"init_from {config.init_from}: has no odometry; fresh: {', '.join(ODOMETRY_PARAMETERS)} "
                 f"(odometry_frequencies {config.model.odometry_frequencies}, switched off at the start)")
     if added:  # a pack+local checkpoint written before these parameters existed
         return (f"init_from {config.init_from}: predates SemanticPack's persistence gate and position bias; "
