@@ -1,13 +1,14 @@
-"""Dead reckoning from the actions: a pose (heading, x, y) integrated over the frames, fed to every layer.
+"""Dead reckoning from the actions: a pose (heading, x, y) integrated over the frames, a key for memory.
 
 Why: to bring back a place seen long ago, the scan must write each view under a key it can find again, and
 the frames give none (different places fall on the same pixels; the two-pattern recall toy in
 docs/training.md shows the scan failing to choose between them). A pose is such a key: turning back to a
 heading or walking back to a spot restores it exactly. The model learns what each action does to the pose
 (radians turned and distance moved per frame, per discrete action; radians per unit of each continuous
-action), sums it over the frames, and adds Fourier features of the pose to the frame conditioning. Through
-adaLN they shift the input of every layer's scan, whose B (write) and C (read) projections can then key
-memory by pose. A wall that blocks a move makes the estimate drift; the model learns how far to trust it.
+action) and sums it over the frames. Fourier features of the pose are used twice: added to the frame
+conditioning (through adaLN they reach every layer), and as extra key dimensions of every scan's state
+(model/ssm.py: written as B, read as C), so that a frame reads what was written at the same pose. A wall
+that blocks a move makes the estimate drift; the model learns how far to trust it.
 
 The state is the pose after the committed frames: (B, 3) float32, fixed size (CUDA-graph capturable).
 Off (`ModelConfig.odometry_frequencies = 0`) the model is exactly what it was without it.
