@@ -12,10 +12,11 @@ from worldsim.model import WorldModel, tiny_model_config
 from worldsim.train.activation_checkpointing import enable_activation_checkpointing
 
 
-def _perturbed_model(temporal: str) -> WorldModel:
+def _perturbed_model(temporal: str, odometry_frequencies: int = 0) -> WorldModel:
     """Zero-initialised gates and head would give zero gradients to most parameters; perturb them all."""
     torch.manual_seed(0)
-    model = WorldModel(tiny_model_config(temporal=temporal, depth=2)).train()
+    config = tiny_model_config(temporal=temporal, depth=2, odometry_frequencies=odometry_frequencies)
+    model = WorldModel(config).train()
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.1 * torch.randn_like(p))
@@ -32,10 +33,10 @@ def _loss_and_gradients(model: WorldModel) -> tuple[torch.Tensor, dict[str, torc
     return loss.detach(), {name: p.grad for name, p in model.named_parameters()}
 
 
-@pytest.mark.parametrize("temporal", ["ssm+local", "pack+local"])
-def test_checkpointed_training_step_matches_plain(temporal: str) -> None:
-    plain_loss, plain_grads = _loss_and_gradients(_perturbed_model(temporal))
-    model = _perturbed_model(temporal)
+@pytest.mark.parametrize(("temporal", "odometry"), [("ssm+local", 0), ("pack+local", 0), ("ssm+local", 4)])
+def test_checkpointed_training_step_matches_plain(temporal: str, odometry: int) -> None:
+    plain_loss, plain_grads = _loss_and_gradients(_perturbed_model(temporal, odometry))
+    model = _perturbed_model(temporal, odometry)
     enable_activation_checkpointing(model)
     loss, grads = _loss_and_gradients(model)
     torch.testing.assert_close(loss, plain_loss, rtol=1e-6, atol=1e-6)

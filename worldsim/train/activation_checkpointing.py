@@ -22,15 +22,17 @@ def _checkpointed(original: Callable) -> Callable:
     """`original` (WorldModelLayer.forward) recomputed in backward when it starts a clip with gradients.
     Only x is kept: a clip's end state is unused in training (it would also be stored, defeating the point)."""
 
-    def layer_output(x: Tensor, cond: Tensor, positions: Tensor, rotation: Rotation, commit: bool) -> Tensor:
-        return original(x, cond, positions, rotation, None, commit)[0]
+    def layer_output(x: Tensor, cond: Tensor, positions: Tensor, rotation: Rotation, commit: bool,
+                     pose_keys: Tensor | None) -> Tensor:
+        return original(x, cond, positions, rotation, None, commit, pose_keys)[0]
 
     def forward(
         x: Tensor, cond: Tensor, positions: Tensor, rotation: Rotation, state: LayerState | None = None,
-        commit: bool = True,
+        commit: bool = True, pose_keys: Tensor | None = None,
     ) -> tuple[Tensor, LayerState]:
         if state is None and x.requires_grad:
-            return checkpoint(layer_output, x, cond, positions, rotation, commit, use_reentrant=False), LayerState()
-        return original(x, cond, positions, rotation, state, commit)
+            output = checkpoint(layer_output, x, cond, positions, rotation, commit, pose_keys, use_reentrant=False)
+            return output, LayerState()
+        return original(x, cond, positions, rotation, state, commit, pose_keys)
 
     return forward
