@@ -62,9 +62,10 @@ def test_triton_scan_matches_torch_scan_forward_and_backward(dtype, tolerance):
 
 
 @needs_triton
-def test_model_backends_agree_forward_and_backward():
+@pytest.mark.parametrize("odometry", [0, 8])  # 8: the scans' state grows by 32 pose-key dimensions (to 48)
+def test_model_backends_agree_forward_and_backward(odometry):
     config = tiny_model_config(image_height=32, image_width=32, width=64, ssm_headdim=16, ssm_chunk=32, ssm_state=16,
-                               block_sizes=[(8, 8), (4, 4), (2, 2)])
+                               block_sizes=[(8, 8), (4, 4), (2, 2)], odometry_frequencies=odometry)
     grads, outs = {}, {}
     for backend in ("torch", "triton"):
         model = random_model(config)
@@ -84,10 +85,10 @@ def test_model_backends_agree_forward_and_backward():
         assert rel_error(grads["triton"][name], grad) < 3e-2, name
 
 
-@pytest.mark.parametrize("temporal", ["ssm+local", "full", "pack+local"])
+@pytest.mark.parametrize(("temporal", "odometry"), [("ssm+local", 0), ("full", 0), ("pack+local", 0), ("ssm+local", 8)])
 @torch.no_grad()
-def test_step_matches_forward_under_bf16_autocast(temporal):
-    config = ModelConfig(temporal=temporal, depth=4)
+def test_step_matches_forward_under_bf16_autocast(temporal, odometry):
+    config = ModelConfig(temporal=temporal, depth=4, odometry_frequencies=odometry)
     model = random_model(config).eval()
     g = torch.Generator(device="cuda").manual_seed(2)
     frames = torch.rand(1, 8, 3, 64, 64, device="cuda", generator=g) * 2 - 1
@@ -103,11 +104,11 @@ def test_step_matches_forward_under_bf16_autocast(temporal):
     assert rel_error(torch.stack(steps, dim=1), clip_out) < 3e-2
 
 
-@pytest.mark.parametrize("temporal", ["ssm+local", "pack+local"])
+@pytest.mark.parametrize(("temporal", "odometry"), [("ssm+local", 0), ("pack+local", 0), ("ssm+local", 8)])
 @torch.no_grad()
-def test_cuda_graph_replay_matches_eager(temporal):
+def test_cuda_graph_replay_matches_eager(temporal, odometry):
     # 9 committed frames: pack+local rewrites its pack twice (segments of 4)
-    model = random_model(ModelConfig(temporal=temporal, depth=2)).eval()
+    model = random_model(ModelConfig(temporal=temporal, depth=2, odometry_frequencies=odometry)).eval()
     inputs = (torch.rand(1, 3, 64, 64, device="cuda") * 2 - 1, torch.rand(1, device="cuda"),
               torch.ones(1, dtype=torch.long, device="cuda"), torch.zeros(1, 1, device="cuda"))
     graph_state, eager_state = model.init_state(1), model.init_state(1)
