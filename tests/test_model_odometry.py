@@ -13,6 +13,7 @@ import torch
 from worldsim.actions import maze_action_space
 from worldsim.checkpoint import PlayBlock, save_checkpoint
 from worldsim.config import load_config
+from worldsim.engine import WorldModelEngine
 from worldsim.model import WorldModel, tiny_model_config
 from worldsim.model.causal_conv import causal_depthwise_conv
 from worldsim.model.ssm import BlockwiseMamba2
@@ -147,3 +148,21 @@ def test_the_scan_writes_each_frame_under_its_pose_features() -> None:
     torch.testing.assert_close(state[..., scan.d_state:], expected, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="pose_keys"):
         scan(x)
+
+
+def test_a_checkpoint_with_odometry_plays_and_a_reset_starts_the_pose_again(tmp_path: Path) -> None:
+    model = _open(WorldModel(tiny_model_config(num_discrete_actions=9, num_continuous_actions=1,
+                                               odometry_frequencies=4)))
+    path = tmp_path / "odometry.safetensors"
+    save_checkpoint(path, model, PlayBlock(maze_action_space(), (16, 16), sampling_steps=1))
+    engine = WorldModelEngine.from_checkpoint(path, device="cpu", steps=1)
+    moves = [(torch.tensor([a]), torch.tensor([[0.1 * a]])) for a in (1, 3, 3, 1, 4)]
+    runs, starts = [], []
+    for _ in range(2):
+        engine.reset(5)  # commits the first frame: the pose after it (a no-op's learned move)
+        starts.append(engine.state.pose.clone())
+        runs.append([engine.step(d, c)[0] for d, c in moves])
+        assert not torch.equal(engine.state.pose, starts[-1])
+    torch.testing.assert_close(starts[0], starts[1], rtol=0, atol=0)
+    for first, second in zip(*runs):
+        torch.testing.assert_close(first, second, rtol=0, atol=0)
