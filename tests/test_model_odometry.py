@@ -166,3 +166,15 @@ def test_a_checkpoint_with_odometry_plays_and_a_reset_starts_the_pose_again(tmp_
     torch.testing.assert_close(starts[0], starts[1], rtol=0, atol=0)
     for first, second in zip(*runs):
         torch.testing.assert_close(first, second, rtol=0, atol=0)
+
+
+@torch.no_grad()
+def test_a_model_cast_to_bf16_still_steps() -> None:
+    """Play may cast the whole model to bf16: the pose and its features stay float32."""
+    model = _open(WorldModel(tiny_model_config(odometry_frequencies=4))).to(torch.bfloat16)
+    frames, noise, discrete, continuous = _inputs(3)
+    state = model.init_state(2)
+    for t in range(3):
+        out = model.step(frames[:, t].bfloat16(), noise[:, t].bfloat16(), discrete[:, t], continuous[:, t].bfloat16(),
+                         state, commit=True)
+    assert out.dtype == torch.bfloat16 and state.pose.dtype == torch.float32 and bool(torch.isfinite(out).all())

@@ -32,11 +32,14 @@ class Odometry(nn.Module):
         self.advance = nn.Parameter(0.1 * torch.randn(max(num_discrete, 1), 2))  # (forward, rightward) per frame
         self.turn_continuous = nn.Parameter(0.1 * torch.randn(max(num_continuous, 1)))
         # heading: whole multiples of one turn, so a full turn brings back the same features once the learned
-        # increments measure it as 2π; position: directions spread over half a turn at scales 2^-2 .. 2^2
-        self.register_buffer("heading_frequencies", torch.arange(1, frequencies + 1, dtype=torch.float32))
+        # increments measure it as 2π; position: directions spread over half a turn at scales 2^-2 .. 2^2.
+        # Constants of the config, not weights: left out of checkpoints (and of a bf16 export's rounding)
+        self.register_buffer("heading_frequencies", torch.arange(1, frequencies + 1, dtype=torch.float32),
+                             persistent=False)
         angles = torch.arange(frequencies, dtype=torch.float32) * math.pi / frequencies
         scales = torch.logspace(-2, 2, frequencies, base=2.0)
-        self.register_buffer("position_frequencies", torch.stack([angles.cos(), angles.sin()], -1) * scales[:, None])
+        self.register_buffer("position_frequencies", torch.stack([angles.cos(), angles.sin()], -1) * scales[:, None],
+                             persistent=False)
         self.project = nn.Sequential(nn.Linear(4 * frequencies, width), nn.SiLU(), nn.Linear(width, width))
         nn.init.zeros_(self.project[2].weight)  # starts switched off: a model given odometry plays as before
         nn.init.zeros_(self.project[2].bias)
@@ -71,8 +74,8 @@ class Odometry(nn.Module):
     def features(self, poses: Tensor) -> Tensor:
         """poses (B, T, 3) -> (B, T, 4F) float32: cos and sin of the heading's and the position's phases,
         scaled so that two equal poses have the dot product 1 (the scan's pose keys)."""
-        heading = poses[..., :1] * self.heading_frequencies  # (B, T, F)
-        position = poses[..., 1:] @ self.position_frequencies.T  # (B, T, F)
+        heading = poses[..., :1] * self.heading_frequencies.float()  # (B, T, F); float: the model may be bf16
+        position = poses[..., 1:] @ self.position_frequencies.float().T  # (B, T, F)
         features = torch.cat([heading.cos(), heading.sin(), position.cos(), position.sin()], -1)
         return features * (0.5 / self.heading_frequencies.numel()) ** 0.5
 
