@@ -31,8 +31,8 @@ class Odometry(nn.Module):
         self.turn = nn.Parameter(0.1 * torch.randn(max(num_discrete, 1)))  # radians per frame, per action
         self.advance = nn.Parameter(0.1 * torch.randn(max(num_discrete, 1), 2))  # (forward, rightward) per frame
         self.turn_continuous = nn.Parameter(0.1 * torch.randn(max(num_continuous, 1)))
-        # heading: whole multiples of one turn, so a full turn brings back the same features once the learned
-        # increments measure it as 2π; position: directions spread over half a turn at scales 2^-2 .. 2^2.
+        # heading: integer frequencies 1..F, so headings 2π apart give the same features (when the increments
+        # measure a full rotation as 2π); position: directions spread over half a circle at scales 2^-2 .. 2^2.
         # Constants of the config, not weights: left out of checkpoints (and of a bf16 export's rounding)
         self.register_buffer("heading_frequencies", torch.arange(1, frequencies + 1, dtype=torch.float32),
                              persistent=False)

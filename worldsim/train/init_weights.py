@@ -38,13 +38,16 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, device: torch.de
     """Load `config.init_from` into the freshly built `model` (strict about everything but init_fresh and
     the fresh layers of init_layers; with init_shared, the parameters both models have); ValueError naming the
     mismatch otherwise. -> init_shared's summary of what was loaded, fresh and dropped, or the line naming
-    the pack parameters a pack+local checkpoint predates (ADDED_PACK_PARAMETERS, kept fresh); None otherwise."""
-    fresh = (*config.init_fresh, *ADDED_PACK_PARAMETERS, *ODOMETRY_PARAMETERS)  # may be absent from the file
+    the pack parameters a pack+local checkpoint predates (ADDED_PACK_PARAMETERS, kept fresh) and the odometry
+    that weights without it gain (ODOMETRY_PARAMETERS); None otherwise."""
+    fresh = (*config.init_fresh, *ADDED_PACK_PARAMETERS)  # may be absent from the file
     source, _, _, stored = read_checkpoint_weights(config.init_from, fresh)
+    if not source.odometry_frequencies:  # the model's odometry, if it has one, starts fresh and switched off
+        fresh += ODOMETRY_PARAMETERS
     weights = {name: value.to(device, torch.float32) if value.is_floating_point() else value.to(device)
                for name, value in stored.items()}  # as load_checkpoint's float32 model held them
     allowed = {"depth"} if config.init_layers else set()
-    if not source.odometry_frequencies:  # odometry added to weights without it: it starts switched off
+    if not source.odometry_frequencies:
         allowed.add("odometry_frequencies")
     if config.init_shared:
         allowed |= shareable_differences(source, config.model)
@@ -72,14 +75,15 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, device: torch.de
                    and not any(fnmatch.fnmatchcase(name, p) for p in fresh)]
     if unexplained:
         raise ValueError(f"init_from {config.init_from}: no weights for {unexplained[:3]}")
+    notes = []
     added = [p for p in ADDED_PACK_PARAMETERS if any(fnmatch.fnmatchcase(name, p) for name in missing)]
-    if any(fnmatch.fnmatchcase(name, p) for p in ODOMETRY_PARAMETERS for name in missing):
-        return (f"init_from {config.init_from}: has no odometry; fresh: {', '.join(ODOMETRY_PARAMETERS)} "
-                f"(odometry_frequencies {config.model.odometry_frequencies}, switched off at the start)")
     if added:  # a pack+local checkpoint written before these parameters existed
-        return (f"init_from {config.init_from}: predates SemanticPack's persistence gate and position bias; "
-                f"fresh: {', '.join(added)} (pack_memory_frames {config.model.pack_memory_frames:g})")
-    return None
+        notes.append(f"init_from {config.init_from}: predates SemanticPack's persistence gate and position bias; "
+                     f"fresh: {', '.join(added)} (pack_memory_frames {config.model.pack_memory_frames:g})")
+    if any(fnmatch.fnmatchcase(name, p) for p in ODOMETRY_PARAMETERS for name in missing):
+        notes.append(f"init_from {config.init_from}: has no odometry; fresh: {', '.join(ODOMETRY_PARAMETERS)} "
+                     f"(odometry_frequencies {config.model.odometry_frequencies}, switched off at the start)")
+    return "\n".join(notes) or None
 
 
 def grown_weights(weights: dict[str, torch.Tensor], source: ModelConfig, target: ModelConfig,
