@@ -93,7 +93,7 @@ def test_mismatched_checkpoints_fail_before_any_is_scored(tmp_path: Path, capsys
     from worldsim.eval import validation
 
     scored = []
-    monkeypatch.setattr(validation, "validate", lambda *args, **kwargs: scored.append(1))
+    monkeypatch.setattr(validation, "validate_per_clip", lambda *args, **kwargs: scored.append(1))
     small = str(tiny_checkpoint(tmp_path / "small.safetensors", 1))
     large = str(tiny_checkpoint(tmp_path / "large.safetensors", 2, frame_size=32))
     assert main(["eval", small, small, large, *SHORT]) == 1
@@ -107,3 +107,29 @@ def test_eval_shows_progress_over_every_generated_frame(tmp_path: Path, capsys) 
     assert main(["eval", checkpoint, checkpoint, *SHORT]) == 0
     err = capsys.readouterr().err
     assert "eval: 100%" in err and "18/18" in err  # 2 checkpoints x 3 passes x 3 rollout frames
+
+
+def test_later_checkpoints_are_compared_clip_by_clip_with_the_first(tmp_path: Path, capsys) -> None:
+    first, second = tiny_checkpoint(tmp_path / "a.safetensors", 1), tiny_checkpoint(tmp_path / "b.safetensors", 2)
+    out = tmp_path / "eval.json"
+    short = [*SHORT[:1], "3", *SHORT[2:]]  # 3 clips: a standard error needs more than one
+    assert main(["eval", str(first), str(first), str(second), *short, "--out", str(out)]) == 0
+    results = json.loads(out.read_text())["results"]
+    assert "versus_first" not in results[0]
+    same, other = results[1]["versus_first"], results[2]["versus_first"]
+    assert set(same) == {"psnr_one_step", "psnr_rollout", "psnr_rollout_last", "psnr_still"}
+    # the same weights on the same clips and noise: no difference at all
+    assert all(d["difference"] == 0.0 and d["standard_error"] == 0.0 for d in same.values())
+    for name, d in other.items():  # the mean of the differences is the difference of the means
+        assert d["difference"] == pytest.approx(results[2][name] - results[0][name], abs=1e-4)
+        assert d["standard_error"] > 0
+    assert f"vs {first}: one-step" in capsys.readouterr().out
+
+
+def test_paired_difference_is_the_mean_and_standard_error_of_the_differences() -> None:
+    from worldsim.eval.metrics import paired_difference
+
+    mean, error = paired_difference(torch.tensor([11.0, 12.0, 16.0]), torch.tensor([10.0, 10.0, 10.0]))
+    assert mean == pytest.approx(3.0)
+    assert error == pytest.approx((((1 - 3) ** 2 + (2 - 3) ** 2 + (6 - 3) ** 2) / 2) ** 0.5 / 3**0.5)
+    assert paired_difference(torch.tensor([5.0]), torch.tensor([4.0])) == (1.0, 0.0)

@@ -5,6 +5,8 @@ dataset the clips are the trainer's validation mazes and policy seed (so the num
 metrics.jsonl); the maze comes from the first checkpoint's play block and all checkpoints must share its
 frame size and actions. With `settings.data` they are cut from that dataset's episodes that no checkpoint
 trained on (unseen_episodes): its held-out episodes for a checkpoint trained on it, all of them otherwise.
+Every checkpoint after the first is also compared with it clip by clip (`versus_first`: the mean difference
+and its standard error per metric), which says whether a gain is larger than the spread between clips.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
     all generated frames with the time left; `strip`: a PNG of the first clip's rollout by the first
     checkpoint at the first commit-noise level (truth on top)."""
     from worldsim.checkpoint import load_checkpoint
-    from worldsim.eval.validation import validate
+    from worldsim.eval.validation import validate_per_clip
 
     s = settings
     data = comparable_clips(paths, s, device)
     results = []
+    first_scores: dict[float, dict[str, torch.Tensor]] = {}  # per commit level: the first checkpoint's clips
     bar = tqdm(total=len(paths) * len(s.commit_noise) * 3 * s.rollout, desc="eval", unit="frame",
                disable=not progress, dynamic_ncols=True)
     try:
@@ -42,21 +45,44 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
             model, play, metadata = load_checkpoint(path, device)
             for level in s.commit_noise:
                 first = index == 0 and level == s.commit_noise[0]
-                metrics = validate(model, data, s.context, s.rollout, s.steps, strip if first else None,
-                                   commit_noise_level=level, action_space=play.action_space,
-                                   on_frame=lambda: bar.update(1))
-                results.append({"checkpoint": str(path), "step": metadata.get("step"),
-                                "commit_noise_level": level, **metrics})
+                scores = validate_per_clip(model, data, s.context, s.rollout, s.steps,
+                                           strip if first else None, commit_noise_level=level,
+                                           action_space=play.action_space, on_frame=lambda: bar.update(1))
+                metrics = {name: float(value.mean()) for name, value in scores.items()}
+                row = {"checkpoint": str(path), "step": metadata.get("step"), "commit_noise_level": level,
+                       **metrics}
                 tqdm.write(f"{path}  step {metadata.get('step')}  commit {level:.2f}  one-step "
                            f"{metrics['psnr_one_step']:.2f}  rollout {metrics['psnr_rollout']:.2f}  last "
                            f"{metrics['psnr_rollout_last']:.2f}  still {metrics['psnr_still']:.2f}  copy-last "
                            f"{metrics['psnr_copy_last']:.2f}  drift {metrics['drift_psnr']:.2f} dB")
+                if index == 0:
+                    first_scores[level] = scores
+                else:
+                    row["versus_first"] = versus_first(scores, first_scores[level])
+                    tqdm.write(f"  vs {paths[0]}: " + "  ".join(
+                        f"{PAIRED_NAMES[name]} {d['difference']:+.2f} ± {d['standard_error']:.2f}"
+                        for name, d in row["versus_first"].items()) + f" dB (± one standard error over "
+                        f"{len(scores['psnr_rollout'])} clips)")
+                results.append(row)
             del model
             if device.type == "cuda":
                 torch.cuda.empty_cache()
     finally:
         bar.close()
     return results
+
+
+# the per-clip metrics compared clip by clip with the first checkpoint, and their short names
+PAIRED_NAMES = {"psnr_one_step": "one-step", "psnr_rollout": "rollout", "psnr_rollout_last": "last",
+                "psnr_still": "still"}
+
+
+def versus_first(scores: dict[str, torch.Tensor], first: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+    """Per metric: the mean difference from the first checkpoint on the same clips and its standard error."""
+    from worldsim.eval.metrics import paired_difference
+
+    paired = {name: paired_difference(scores[name], first[name]) for name in PAIRED_NAMES}
+    return {name: {"difference": mean, "standard_error": error} for name, (mean, error) in paired.items()}
 
 
 def comparable_clips(paths: Sequence[Path], settings: CompareSettings, device: torch.device) -> Batch:

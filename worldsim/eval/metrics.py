@@ -49,3 +49,12 @@ def drift(per_frame: Tensor, share: float = 0.15) -> float:
     frames = per_frame.shape[-1]
     span = max(1, round(share * frames))
     return float((per_frame[..., :span].mean() - per_frame[..., -span:].mean()).abs())
+
+
+def paired_difference(candidate: Tensor, reference: Tensor) -> tuple[float, float]:
+    """Two checkpoints' scores on the same clips (N,) -> the mean of candidate − reference and its standard
+    error (0 for one clip): a difference within about two standard errors of 0 is not yet a difference."""
+    difference = candidate.double() - reference.double()
+    count = difference.numel()
+    error = float(difference.std(correction=1) / count**0.5) if count > 1 else 0.0
+    return float(difference.mean()), error

@@ -37,13 +37,26 @@ def validation_clips(maze: MazeConfig, clips: int, length: int, device: torch.de
     return rollout_maze_clips(world, held_out_seeds(clips), length, "revisit", policy_seed=12345)
 
 
-@torch.no_grad()
 def validate(
     model: nn.Module, data: Batch, context: int, rollout: int, steps: int, sample_path: Path | None = None,
     seed: int = 0, commit_noise_level: float = 1.0, *, action_space: ActionSpace,
     on_frame: Callable[[], None] | None = None,
 ) -> dict[str, float]:
-    """Metrics of `model` (eval mode) on `data` (frames uint8 (B, context+rollout, H, W, 3) + actions).
+    """Metrics of `model` (eval mode) on `data` (frames uint8 (B, context+rollout, H, W, 3) + actions):
+    validate_per_clip's, averaged over the clips."""
+    scores = validate_per_clip(model, data, context, rollout, steps, sample_path, seed, commit_noise_level,
+                               action_space=action_space, on_frame=on_frame)
+    return {name: float(value.mean()) for name, value in scores.items()}
+
+
+@torch.no_grad()
+def validate_per_clip(
+    model: nn.Module, data: Batch, context: int, rollout: int, steps: int, sample_path: Path | None = None,
+    seed: int = 0, commit_noise_level: float = 1.0, *, action_space: ActionSpace,
+    on_frame: Callable[[], None] | None = None,
+) -> dict[str, Tensor]:
+    """Each metric per clip, shape (B,) (the drifts, measured over all clips: shape ()), so that two
+    checkpoints scored on the same clips can be compared clip by clip (metrics.paired_difference).
 
     `commit_noise_level` is the rollout's context level for its own frames, as in the engine (1.0 = clean).
     `on_frame` is called after each of the 3 × rollout generated frames (progress bars).
@@ -91,15 +104,15 @@ def validate(
         write_strip(sample_path, data["frames"][0, context:], to_uint8(generated_frames[0]))
     model.train(was_training)
     return {
-        "psnr_one_step": float(torch.stack(one_step).mean()),
-        "psnr_rollout": float(rollout_psnr.mean()),
-        "psnr_rollout_last": float(rollout_psnr[:, -1].mean()),
-        "psnr_still": float(torch.stack(still).mean()),
-        "psnr_copy_last": float(copy_last_psnr.mean()),
-        "rollout_minus_copy_last": float((rollout_psnr - copy_last_psnr).mean()),
+        "psnr_one_step": torch.stack(one_step, 1).mean(1).cpu(),
+        "psnr_rollout": rollout_psnr.mean(1).cpu(),
+        "psnr_rollout_last": rollout_psnr[:, -1].cpu(),
+        "psnr_still": torch.stack(still, 1).mean(1).cpu(),
+        "psnr_copy_last": copy_last_psnr.mean(1).cpu(),
+        "rollout_minus_copy_last": (rollout_psnr - copy_last_psnr).mean(1).cpu(),
         # seed 2's drift |M(first 15 %) - M(last 15 %)| of the rollout, M = PSNR and sharpness
-        "drift_psnr": drift(rollout_psnr),
-        "drift_sharpness": drift(sharpness(generated_frames)),
+        "drift_psnr": torch.tensor(drift(rollout_psnr)),
+        "drift_sharpness": torch.tensor(drift(sharpness(generated_frames))),
     }
 
 
