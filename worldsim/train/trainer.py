@@ -80,6 +80,9 @@ def train(config: TrainConfig, out: Path, resume: bool = False, max_minutes: flo
         check_clip_fits(config, info.device)
         if info.is_main:
             prepare_run_dir(out, resume)
+            if info.distributed:
+                print(f"{info.world_size} processes, one per device: a global batch of {info.world_size} x "
+                      f"{config.data.batch_size} clips per step", flush=True)
         result = _Trainer(config, out, info, autocast_dtype).run(resume, max_minutes, stop_at_step, show_progress)
         completed = True
         return result
