@@ -11,13 +11,20 @@
 # and compile_cache.tar.gz (for .gpu_cache/ on a fresh server: scripts/gpu_setup.sh).
 # Environment: EPISODES (1000), STEPS (frames per episode at most, 1000), WORKERS (recording processes,
 # default cores - 2), EVAL_CLIPS / EVAL_CONTEXT / EVAL_ROLLOUT / EVAL_STEPS (32 / 16 / 32 / 10, the config's
-# logging.sampling_steps), RESERVE (2 minutes), INIT.
+# logging.sampling_steps), RESERVE (2 minutes), INIT, DOWNSCALE (area, or dilate: the ball stays bright; recorded
+# into data/atari_breakout_dilate and trained in runs/atari_dilate, apart from the area run).
 set -uo pipefail
 out=${1:?usage: gpu_atari_chunk.sh OUT MINUTES [key=value ...]}
 minutes=${2:?minutes}; shift 2
 mkdir -p "$out"
 source scripts/gpu_setup.sh
-data=data/atari_breakout run=runs/atari log=$out/log.txt status=0
+downscale=${DOWNSCALE:-area}
+case "$downscale" in
+  area) data=data/atari_breakout run=runs/atari ;;
+  dilate) data=data/atari_breakout_dilate run=runs/atari_dilate ;;
+  *) echo "DOWNSCALE must be area or dilate, got $downscale"; exit 1 ;;
+esac
+log=$out/log.txt status=0
 episodes=${EPISODES:-1000} steps=${STEPS:-1000}
 workers=${WORKERS:-$(( $(nproc) > 2 ? $(nproc) - 2 : 1 ))}
 
@@ -25,11 +32,11 @@ workers=${WORKERS:-$(( $(nproc) > 2 ? $(nproc) - 2 : 1 ))}
 # docs/own-game.md has the command), recorded by $workers processes, each a run of seeds, numbered in seed
 # order: a job on a server that lost the dataset records the same one again.
 record() {
-  local tmp=data/.atari_breakout.tmp per=$(( (episodes + workers - 1) / workers )) k j n=0 pids=() failed=0
+  local tmp=data/.${data#data/}.tmp per=$(( (episodes + workers - 1) / workers )) k j n=0 pids=() failed=0
   rm -rf "$tmp" && mkdir -p "$tmp/all"  # a killed job's leftovers
   for ((k = 0; k * per < episodes; k++)); do
     python -m worldsim record --env gym:ALE/Breakout-v5 --env-kwargs '{"repeat_action_probability": 0.0}' \
-      --repeat-prob 0.5 --fps 15 --height 64 --width 64 --steps "$steps" --seed $((k * per)) \
+      --repeat-prob 0.5 --fps 15 --height 64 --width 64 --downscale "$downscale" --steps "$steps" --seed $((k * per)) \
       --episodes $(( episodes - k * per < per ? episodes - k * per : per )) --out "$tmp/shard_$k" \
       --no-progress --threads 1 > "$tmp/shard_$k.log" 2>&1 &
     pids+=($!)
@@ -63,7 +70,7 @@ train_minutes=$(python -c "import sys; print(f'{max(0.5, float(sys.argv[1]) - in
   "$minutes" "$SECONDS" "${RESERVE:-2}")
 echo "training for $train_minutes minutes, starting with ${start[*]:-a fresh model}" | tee -a "$log"
 python -m worldsim train --config configs/atari_breakout.yaml --out "$run" --max-minutes "$train_minutes" \
-  --no-progress "${start[@]}" "$@" 2>&1 | tee -a "$log" | tail -c 4000 || status=1
+  --no-progress "${start[@]}" "data.dataset_dir=$data" "$@" 2>&1 | tee -a "$log" | tail -c 4000 || status=1
 python -m worldsim eval --data "$data" "$run/latest.safetensors" --clips "${EVAL_CLIPS:-32}" \
   --context "${EVAL_CONTEXT:-16}" --rollout "${EVAL_ROLLOUT:-32}" --steps "${EVAL_STEPS:-10}" --out "$out/eval.json" --strip "$out/strip.png" \
   --no-progress 2>&1 | tee -a "$log" | tail -c 2000 || status=1

@@ -17,10 +17,10 @@ source scripts/gpu_setup.sh
 run=${RUN:-runs/chunked}
 if [ -f "$run/latest.safetensors" ]; then start=(--resume); else start=("init_from=$init"); fi
 gpus=${GPUS:-1}
-if [ "$gpus" -gt 1 ]; then launch=(python -m torch.distributed.run --standalone --nproc_per_node "$gpus" -m worldsim)
-else launch=(python -m worldsim); fi
+launch=()  # with torchrun: one training process per GPU
+[ "$gpus" -gt 1 ] && launch=(python -m torch.distributed.run --standalone --nproc_per_node "$gpus" --no-python)
 echo "run folder $run, starting with ${start[*]}, on $gpus GPU(s)"
-"${launch[@]}" train --config "$config" --out "$run" --max-minutes "$minutes" --no-progress "${start[@]}" "$@" \
+"${launch[@]}" python -m worldsim train --config "$config" --out "$run" --max-minutes "$minutes" --no-progress "${start[@]}" "$@" \
   2>&1 | tee "$out/train.log" | tail -c 4000
 cp "$run/metrics.jsonl" "$out/"
 strip=$(ls "$run"/samples/*.png 2>/dev/null | tail -1)

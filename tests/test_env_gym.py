@@ -106,3 +106,37 @@ def test_record_with_held_keys(tmp_path) -> None:
     assert info.metas[0].source["repeat_prob"] == 0.75
     actions = read_episode(out / info.names[0]).discrete[1:]  # [0] is the reset's no-op
     assert (actions[1:] == actions[:-1]).mean() > 0.6  # uniform over Pong's 6 actions would repeat 1/6 of the time
+
+
+def test_dilate_keeps_a_sub_pixel_ball_bright_where_area_dims_it() -> None:
+    import numpy as np
+
+    from worldsim.env.gym_world import resize_frame
+
+    screen = np.zeros((210, 160, 3), np.uint8)
+    screen[100:104, 80:82] = (200, 72, 72)  # Breakout's ball: 4 rows x 2 columns, under one 64x64 pixel
+    screen[20:30, :] = (66, 72, 200)  # a band of bricks, whole output pixels tall
+    area, dilate = resize_frame(screen, (64, 64)), resize_frame(screen, (64, 64), "dilate")
+    assert area.shape == dilate.shape == (64, 64, 3)
+    ball_rows = slice(28, 34)  # 100..104 of 210 rows -> about row 31 of 64
+    assert area[ball_rows, :, 0].max() < 120  # averaged with the black around it
+    assert dilate[ball_rows, :, 0].max() >= 190  # the ball's own red survives
+    assert dilate[ball_rows, :, 0].max() <= 200  # dilation takes the brightest, never brighter
+    assert (dilate[10, :, 2] == area[10, :, 2]).all()  # inside a wide uniform band nothing changes
+
+
+def test_record_with_dilate_downscale_is_stored_and_checked(tmp_path) -> None:
+    from worldsim.env.gym_world import DOWNSCALE_MODES
+
+    out = tmp_path / "pong_dilate"
+    argv = ["record", "--env", f"gym:{PONG}", "--policy", "random", "--episodes", "1", "--steps", "3",
+            "--height", "32", "--width", "32", "--downscale", "dilate"]
+    assert main([*argv, "--out", str(out), "--no-progress"]) == 0
+    assert open_dataset(out).metas[0].source["downscale"] == "dilate"
+    with pytest.raises(SystemExit):  # argparse refuses an unknown mode before anything is made
+        main([*argv[:-1], "sharpen", "--out", str(tmp_path / "x"), "--no-progress"])
+    with pytest.raises(ValueError, match="unknown downscale 'sharpen'"):
+        GymWorld(PONG, height=32, width=32, downscale="sharpen")
+    assert DOWNSCALE_MODES == ("area", "dilate")
+    with pytest.raises(ValueError, match="--downscale dilate is for games"):
+        make_world("maze", downscale="dilate")

@@ -11,6 +11,7 @@ from worldsim.cli import build_parser
 from worldsim.cli.eval import normalize_argv
 
 SCRIPTS = sorted((Path(__file__).resolve().parents[1] / "scripts").glob("*.sh"))
+CHOICES = {"$downscale": "area"}  # script variables that hold one of an option's choices
 
 
 def worldsim_commands(script: str) -> list[str]:
@@ -30,6 +31,7 @@ def parse(command: str) -> list[str]:
     command = re.sub(r"\$\(\(.*?\)\)", "1", command)  # shell arithmetic
     # a word list expansion stands for one positional word (a checkpoint, a key=value override)
     words = ["x=1" if word in ("${start[@]}", "$@") else word for word in shlex.split(command)]
+    words = [CHOICES.get(word, word) for word in words]
     words = ["1" if word.startswith("$") and "/" not in word else word for word in words]  # numbers, mostly
     args, extra = build_parser().parse_known_args(normalize_argv(words))
     assert getattr(args, "func", None), f"no subcommand in {command!r}"

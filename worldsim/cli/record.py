@@ -90,6 +90,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--width", type=int, default=None,
                         help="frame width in pixels (default: 64 for the maze, native for gymnasium worlds)")
     parser.add_argument(
+        "--downscale", choices=("area", "dilate"), default="area",  # gym_world.DOWNSCALE_MODES, without torch
+        help="how a game's frames shrink to --height/--width: area (average; default) or dilate (keep small "
+             "bright objects such as a ball bright: each pixel first takes the brightest of a neighbourhood "
+             "one output pixel in size); stored in meta.json",
+    )
+    parser.add_argument(
         "--fps",
         type=finite_float,
         default=None,
@@ -141,14 +147,16 @@ def run(args: argparse.Namespace) -> int:
 def _record_policy(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> int:
     from worldsim.data.recorder import record_policy_episodes
 
-    world = make_record_world(args.env, args.batch, args.device, args.height, args.width, env_kwargs)
+    world = make_record_world(args.env, args.batch, args.device, args.height, args.width, env_kwargs,
+                              args.downscale)
     from worldsim.env.policies import make_policy  # after the world: env id errors come first
 
     policy_name = args.policy or ("wander" if args.env == "maze" else "random")
     policy = make_policy(policy_name, args.detour_prob, repeat_prob=args.repeat_prob)
     source = {"env": args.env, "policy": policy_name,
               **({"repeat_prob": args.repeat_prob} if args.repeat_prob else {}),
-              **({"env_kwargs": env_kwargs} if env_kwargs else {})}
+              **({"env_kwargs": env_kwargs} if env_kwargs else {}),
+              **({"downscale": args.downscale} if args.downscale != "area" else {})}
     paths = record_policy_episodes(
         world,
         policy,
@@ -176,7 +184,7 @@ def record_fps(fps: float | None, world: World) -> float:
 
 def make_record_world(
     env_id: str, batch: int | None, device: str, height: int | None, width: int | None,
-    env_kwargs: dict[str, Any] | None = None,
+    env_kwargs: dict[str, Any] | None = None, downscale: str = "area",
 ) -> World:
     """The world at the requested resolution (gymnasium frames are resized); gymnasium worlds run one at a time."""
     from worldsim.device import resolve_device
@@ -187,14 +195,15 @@ def make_record_world(
         batch = DEFAULT_MAZE_BATCH if env_id == "maze" else 1
     if batch < 1:
         raise ValueError(f"--batch must be >= 1, got {batch}")
-    return make_world(env_id, batch, device, height, width, env_kwargs)
+    return make_world(env_id, batch, device, height, width, env_kwargs, downscale)
 
 
 def _record_human(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> int:
     from worldsim.app.human_record import record_human
 
     world = make_record_world(
-        args.env, 1 if args.batch is None else args.batch, args.device, args.height, args.width, env_kwargs
+        args.env, 1 if args.batch is None else args.batch, args.device, args.height, args.width, env_kwargs,
+        args.downscale,
     )
     if world.batch_size != 1:
         raise ValueError(f"--human plays one world; got --batch {world.batch_size}")

@@ -19,16 +19,20 @@ def make_world(
     height: int | None = None,
     width: int | None = None,
     env_kwargs: dict[str, Any] | None = None,
+    downscale: str = "area",
 ) -> World:
     """The world named `env_id`; height/width (pixels) override the frame size when given.
 
-    Games (gym:, oldgym:, dm_env: ids, see gym_make.py) run one at a time (batch_size 1), are resized with
-    area averaging and get `env_kwargs` as constructor keyword arguments.
+    Games (gym:, oldgym:, dm_env: ids, see gym_make.py) run one at a time (batch_size 1), are resized as
+    `downscale` says (gym_world.resize_frame) and get `env_kwargs` as constructor keyword arguments.
     """
     if env_id == "maze":
         if env_kwargs:
             raise ValueError(f"the built-in maze takes no --env-kwargs (got {env_kwargs}); "
                              f"use --height/--width")
+        if downscale != "area":
+            raise ValueError(f"the built-in maze renders at its frame size: --downscale {downscale} is for "
+                             f"games")
         from worldsim.env.maze_world import MazeConfig, MazeWorld
 
         sizes = {name: value for name, value in (("height", height), ("width", width)) if value is not None}
@@ -38,5 +42,6 @@ def make_world(
             raise ValueError(f"{env_id}: gymnasium worlds run one at a time (batch_size 1), got {batch_size}")
         from worldsim.env.gym_world import GymWorld
 
-        return GymWorld(env_id, height=height, width=width, device=device, env_kwargs=env_kwargs)
+        return GymWorld(env_id, height=height, width=width, device=device, env_kwargs=env_kwargs,
+                        downscale=downscale)
     raise ValueError(f"unknown env id {env_id!r}: expected {VALID_FORMS}")

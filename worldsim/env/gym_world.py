@@ -2,7 +2,8 @@
 
 Frames are the observation when it is an RGB image (Atari), or its "image"/"pixels"/"rgb" entry when it
 is a dict (dm_env games), otherwise `env.render()` (render_mode="rgb_array" where the game supports it);
-greyscale images are repeated to RGB; all optionally resized with area averaging. After an episode ends
+greyscale images are repeated to RGB; all optionally resized (`downscale`: area averaging, or "dilate" for
+small bright objects). After an episode ends
 (info["done"]), the next `step` starts a new one, so a player can keep going. Ids: see gym_make.py.
 """
 
@@ -19,6 +20,7 @@ from worldsim.actions import ActionSpace
 from worldsim.env.gym_make import make_env
 
 IMAGE_KEYS = ("image", "pixels", "rgb")  # dict observations: where games put the camera image
+DOWNSCALE_MODES = ("area", "dilate")
 NOOP_NAMES = ("NOOP", "noop", "no_op", "none")
 
 
@@ -34,6 +36,27 @@ def _as_rgb(value: Any) -> np.ndarray | None:
     return value if value.ndim == 3 and value.shape[-1] == 3 else None
 
 
+def check_downscale(mode: str) -> None:
+    if mode not in DOWNSCALE_MODES:
+        raise ValueError(f"unknown downscale {mode!r}: expected one of {list(DOWNSCALE_MODES)}")
+
+
+def resize_frame(image: np.ndarray, size: tuple[int, int], downscale: str = "area") -> np.ndarray:
+    """uint8 (H, W, 3) -> (height, width, 3). "area" averages the source pixels under each output pixel (no
+    aliasing when shrinking; a sprite smaller than one output pixel comes out dim: Breakout's ball at 64x64).
+    "dilate" first gives every source pixel the brightest value (per channel) of a neighbourhood one output
+    pixel in size, then averages: small bright objects keep their brightness, edges of bright regions move
+    outward by under one output pixel."""
+    import cv2
+
+    height, width = size
+    if downscale == "dilate":
+        kernel = np.ones((-(-image.shape[0] // height), -(-image.shape[1] // width)), np.uint8)
+        if kernel.size > 1:
+            image = cv2.dilate(image, kernel)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
 class GymWorld:
     """A gymnasium environment as a batch of one world: uint8 frames (1, H, W, 3) on `device`."""
 
@@ -47,12 +70,14 @@ class GymWorld:
         seed: int | None = None,
         device: str | torch.device = "cpu",
         env_kwargs: dict[str, Any] | None = None,
+        downscale: str = "area",
     ):
+        check_downscale(downscale)
         for name, value in (("height", height), ("width", width)):
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be >= 1 pixel, got {value}")
         self.env, self.fps = make_env(env_id, env_kwargs)  # fps: the game's own rate, or None
-        self.env_id, self.height, self.width = env_id, height, width
+        self.env_id, self.height, self.width, self.downscale = env_id, height, width, downscale
         self.seed, self.device = seed, torch.device(device)
         self.action_space = self._discrete_action_space()
         self.step_count = 0
@@ -125,9 +150,7 @@ class GymWorld:
                 f"--env-kwargs"
             )
         native_height, native_width = image.shape[:2]
-        size = (self.width or native_width, self.height or native_height)
-        if size != (native_width, native_height):
-            import cv2
-
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)  # area: no aliasing when shrinking
+        size = (self.height or native_height, self.width or native_width)
+        if size != (native_height, native_width):
+            image = resize_frame(image, size, self.downscale)
         return torch.from_numpy(np.ascontiguousarray(image))[None].to(self.device)
