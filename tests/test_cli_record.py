@@ -17,9 +17,8 @@ from worldsim.data.episode import FRAMES_FILE
 @pytest.fixture
 def fake_env(monkeypatch):
     """Route `worldsim record` to FakeWorld/FakePolicy so the CLI is tested without the maze."""
-    monkeypatch.setattr(
-        record_cli, "make_record_world", lambda env, batch, device, h, w, kwargs=None: FakeWorld(batch or 2, h, w)
-    )
+    monkeypatch.setattr(record_cli, "make_record_world",
+                        lambda env, batch, device, h, w, kwargs=None, downscale="area": FakeWorld(batch or 2, h, w))
     policies = types.ModuleType("worldsim.env.policies")
     policies.make_policy = lambda name, detour_prob=0.0, repeat_prob=0.0: FakePolicy()
     monkeypatch.setitem(__import__("sys").modules, "worldsim.env.policies", policies)
@@ -124,13 +123,13 @@ def test_human_flag_hands_a_single_world_to_the_play_window(tmp_path, fake_env, 
     from worldsim.app import human_record
     calls = []
 
-    def fake_record_human(world, out_dir, fps, seed, env_id):
-        calls.append((world.batch_size, out_dir, fps, seed, env_id))
+    def fake_record_human(world, out_dir, fps, seed, env_id, source):
+        calls.append((world.batch_size, out_dir, fps, seed, env_id, source))
         return []
 
     monkeypatch.setattr(human_record, "record_human", fake_record_human)
     assert main(["record", "--human", "--out", str(tmp_path), "--fps", "20", "--seed", "3"]) == 0
-    assert calls == [(1, tmp_path, 20, 3, "maze")] and "saved 0 episodes" in capsys.readouterr().out
+    assert calls == [(1, tmp_path, 20, 3, "maze", {})] and "saved 0 episodes" in capsys.readouterr().out
     assert main(["record", "--human", "--batch", "4", "--out", str(tmp_path)]) == 1
     assert "--human plays one world" in capsys.readouterr().err
 

@@ -155,8 +155,7 @@ def _record_policy(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> int:
     policy = make_policy(policy_name, args.detour_prob, repeat_prob=args.repeat_prob)
     source = {"env": args.env, "policy": policy_name,
               **({"repeat_prob": args.repeat_prob} if args.repeat_prob else {}),
-              **({"env_kwargs": env_kwargs} if env_kwargs else {}),
-              **({"downscale": args.downscale} if args.downscale != "area" else {})}
+              **frame_source(args, env_kwargs)}
     paths = record_policy_episodes(
         world,
         policy,
@@ -171,6 +170,12 @@ def _record_policy(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> int:
     frames = sum(_length(path) for path in paths)
     print(f"recorded {len(paths)} episodes ({frames} frames) into {args.out}")
     return 0
+
+
+def frame_source(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """meta.json source keys that say how the frames were made, when not the defaults."""
+    return {**({"env_kwargs": env_kwargs} if env_kwargs else {}),
+            **({"downscale": args.downscale} if args.downscale != "area" else {})}
 
 
 def record_fps(fps: float | None, world: World) -> float:
@@ -208,7 +213,7 @@ def _record_human(args: argparse.Namespace, env_kwargs: dict[str, Any]) -> int:
     if world.batch_size != 1:
         raise ValueError(f"--human plays one world; got --batch {world.batch_size}")
     paths = record_human(world, args.out, fps=max(1, round(record_fps(args.fps, world))), seed=args.seed,
-                         env_id=args.env)
+                         env_id=args.env, source=frame_source(args, env_kwargs))
     print(f"saved {len(paths)} episodes into {args.out}")
     return 0
 

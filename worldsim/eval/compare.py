@@ -32,7 +32,7 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
     all generated frames with the time left; `strip`: a PNG of the first clip's rollout by the first
     checkpoint at the first commit-noise level (truth on top)."""
     from worldsim.checkpoint import load_checkpoint
-    from worldsim.eval.validation import validate_per_clip
+    from worldsim.eval.validation import mean_over_clips, validate_per_clip
 
     s = settings
     data = comparable_clips(paths, s, device)
@@ -48,7 +48,7 @@ def compare_checkpoints(paths: Sequence[Path], settings: CompareSettings, device
                 scores = validate_per_clip(model, data, s.context, s.rollout, s.steps,
                                            strip if first else None, commit_noise_level=level,
                                            action_space=play.action_space, on_frame=lambda: bar.update(1))
-                metrics = {name: float(value.mean()) for name, value in scores.items()}
+                metrics = mean_over_clips(scores)
                 row = {"checkpoint": str(path), "step": metadata.get("step"), "commit_noise_level": level,
                        **metrics}
                 tqdm.write(f"{path}  step {metadata.get('step')}  commit {level:.2f}  one-step "
@@ -77,7 +77,8 @@ PAIRED_NAMES = {"psnr_one_step": "one-step", "psnr_rollout": "rollout", "psnr_ro
                 "psnr_still": "still"}
 
 
-def versus_first(scores: dict[str, torch.Tensor], first: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+def versus_first(scores: dict[str, torch.Tensor],
+                 first: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
     """Per metric: the mean difference from the first checkpoint on the same clips and its standard error."""
     from worldsim.eval.metrics import paired_difference
 

@@ -44,8 +44,11 @@ def validate(
 ) -> dict[str, float]:
     """Metrics of `model` (eval mode) on `data` (frames uint8 (B, context+rollout, H, W, 3) + actions):
     validate_per_clip's, averaged over the clips."""
-    scores = validate_per_clip(model, data, context, rollout, steps, sample_path, seed, commit_noise_level,
-                               action_space=action_space, on_frame=on_frame)
+    return mean_over_clips(validate_per_clip(model, data, context, rollout, steps, sample_path, seed,
+                                             commit_noise_level, action_space=action_space, on_frame=on_frame))
+
+
+def mean_over_clips(scores: dict[str, Tensor]) -> dict[str, float]:
     return {name: float(value.mean()) for name, value in scores.items()}
 
 
