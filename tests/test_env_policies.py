@@ -3,13 +3,14 @@ import pytest
 import torch
 
 from worldsim.env.maze_world import MazeConfig, MazeWorld
-from worldsim.env.policies import ACTION, DETOUR_ACTIONS, DETOUR_STEPS, bfs_path, make_policy
+from worldsim.env.policies import ACTION, DETOUR_ACTIONS, DETOUR_STEPS, PAUSE_STEPS, bfs_path, make_policy
 
 
-def run(name: str, steps: int, seed: int = 0, batch: int = 4, detour_prob: float = 0.0, repeat_prob: float = 0.0):
+def run(name: str, steps: int, seed: int = 0, batch: int = 4, detour_prob: float = 0.0, repeat_prob: float = 0.0,
+        pause_prob: float = 0.0):
     world = MazeWorld(MazeConfig(height=16, width=16), batch_size=batch)
     world.reset(seed)
-    policy = make_policy(name, detour_prob, repeat_prob=repeat_prob)
+    policy = make_policy(name, detour_prob, repeat_prob=repeat_prob, pause_prob=pause_prob)
     policy.reset(world, seed)
     actions, squares, gaps = [], [], []
     for _ in range(steps):
@@ -90,6 +91,35 @@ def test_detours_add_the_actions_steering_never_takes(name):
 def test_detour_prob_is_checked():
     with pytest.raises(ValueError, match="detour_prob must be in"):
         make_policy("wander", 1.5)
+    with pytest.raises(ValueError, match="pause_prob must be in"):
+        make_policy("wander", pause_prob=-0.1)
+
+
+def noop_runs(discrete: torch.Tensor, continuous: torch.Tensor) -> list[int]:
+    """Lengths of the runs of no-op steps with no mouse yaw in one world's actions (T,)."""
+    still = ((discrete == ACTION["noop"]) & (continuous == 0)).tolist() + [False]
+    runs, length = [], 0
+    for is_still in still:
+        if is_still:
+            length += 1
+        elif length:
+            runs.append(length)
+            length = 0
+    return runs
+
+
+@pytest.mark.parametrize("name", ["wander", "revisit"])
+def test_pauses_stand_still_for_long_stretches(name):
+    _, plain, _, _ = run(name, 300, detour_prob=0.03)
+    _, paused, squares, _ = run(name, 300, detour_prob=0.03, pause_prob=0.02)
+    runs = [noop_runs(paused[:, b, 0].long(), paused[:, b, 1]) for b in range(paused.shape[1])]
+    long_runs = [n for world_runs in runs for n in world_runs if n >= PAUSE_STEPS[0]]
+    assert long_runs and max(long_runs) <= 2 * PAUSE_STEPS[1]  # pauses, at most two back to back
+    assert all(n < PAUSE_STEPS[0] for b in range(plain.shape[1])  # detours alone stand still briefly
+               for n in noop_runs(plain[:, b, 0].long(), plain[:, b, 1]))
+    assert all(len({tuple(s) for s in squares[:, b]}) >= 5 for b in range(squares.shape[1]))  # still travels
+    # without pauses the random stream is untouched: the clips of earlier versions
+    assert torch.equal(plain, run(name, 300, detour_prob=0.03, pause_prob=0.0)[1])
 
 
 def test_random_repeat_prob_holds_actions_as_recorded():

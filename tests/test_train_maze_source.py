@@ -31,6 +31,21 @@ def test_detour_prob_out_of_range_is_an_error():
     config = load_config(TrainConfig, SMOKE, ["data.detour_prob=1.5"])
     with pytest.raises(ValueError, match="data.detour_prob must be in"):
         validate_train_config(config)
+    config = load_config(TrainConfig, SMOKE, ["data.pause_prob=2"])
+    with pytest.raises(ValueError, match="data.pause_prob must be in"):
+        validate_train_config(config)
+
+
+def test_pause_prob_reaches_the_training_clips():
+    def still_share(pause_prob: float) -> float:
+        config = load_config(TrainConfig, SMOKE, ["data.batch_size=4", "data.clip_length=64",
+                                                 f"data.pause_prob={pause_prob}"])
+        batch = MazeClipSource(config.data, torch.device("cpu"), seed=1).next_batch()
+        still = (batch["discrete"][:, 1:] == ACTION["noop"]) & (batch["continuous"][:, 1:].abs().sum(-1) == 0)
+        return float(still.float().mean())
+
+    assert still_share(0.0) == 0.0
+    assert still_share(0.05) > 0.3  # pauses of 16-96 steps start about every 20 steps
 
 
 def test_pooled_batches_are_reproducible_and_retrace_clips_come_back() -> None:

@@ -9,7 +9,9 @@ world, how many steps ago the current square was last visited.
 Steering alone only ever moves forward and turns. With `detour_prob` > 0, each step starts, with that
 probability, a short detour: DETOUR_STEPS steps of one action the steering never takes (standing still,
 backing up, strafing), after which steering resumes. A world model trained on such clips has seen every
-key a player can press.
+key a player can press. With `pause_prob` > 0, each step also starts, with that probability, a pause:
+PAUSE_STEPS steps of no-op, long enough that a player who stops and looks sees what the model must keep
+showing (the validation's standing-still test: 100 no-op frames).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ ARRIVAL_RADIUS = 0.3  # squares: a waypoint counts as reached within this distan
 TURN_ONLY_ANGLE = 0.6  # radians: larger heading errors turn on the spot, smaller ones steer while moving
 DETOUR_ACTIONS = ("noop", "backward", "strafe_left", "strafe_right")
 DETOUR_STEPS = (2, 8)  # a detour lasts between these many steps (inclusive)
+PAUSE_STEPS = (16, 96)  # a pause (no-op) lasts between these many steps (inclusive)
 
 Square = tuple[int, int]
 
@@ -58,10 +61,11 @@ def bfs_path(free: np.ndarray, start: Square, goal: Square) -> list[Square]:
 class MazePolicy:
     """Base: per-world square plans followed by a steering controller. Subclasses choose the plans."""
 
-    def __init__(self, detour_prob: float = 0.0) -> None:
-        if not 0.0 <= detour_prob <= 1.0:
-            raise ValueError(f"detour_prob must be in [0, 1], got {detour_prob}")
-        self.detour_prob = detour_prob
+    def __init__(self, detour_prob: float = 0.0, pause_prob: float = 0.0) -> None:
+        for name, value in (("detour_prob", detour_prob), ("pause_prob", pause_prob)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value}")
+        self.detour_prob, self.pause_prob = detour_prob, pause_prob
         self.world: MazeWorld | None = None
         self.rngs: list[np.random.Generator] = []  # per world; one shared object when seeded with an int
         self.plans: list[list[Square]] = []
@@ -90,7 +94,7 @@ class MazePolicy:
         discrete = np.zeros(world.batch_size, dtype=np.int64)
         yaw = np.zeros(world.batch_size, dtype=np.float32)
         for b in range(world.batch_size):
-            if self.detour_prob and self._detour(b, discrete, yaw):
+            if (self.detour_prob or self.pause_prob) and self._detour(b, discrete, yaw):
                 continue
             plan = self.plans[b]
             while plan and math.dist((pose[b, 0], pose[b, 1]), (plan[0][1] + 0.5, plan[0][0] + 0.5)) < ARRIVAL_RADIUS:
@@ -101,14 +105,19 @@ class MazePolicy:
         return self._to_tensors(discrete, yaw)
 
     def _detour(self, b: int, discrete: np.ndarray, yaw: np.ndarray) -> bool:
-        """Fill world b's action from its detour (starting one with probability detour_prob); False: steer."""
+        """Fill world b's action from its detour or pause (starting a pause with probability pause_prob, else a
+        detour with probability detour_prob); False: steer. No draw for a probability of 0, so clips made
+        without pauses stay those of earlier versions."""
         action, left = self.detours[b]
         if left == 0:
             rng = self.rngs[b]
-            if rng.random() >= self.detour_prob:
+            if self.pause_prob and rng.random() < self.pause_prob:
+                action, left = ACTION["noop"], int(rng.integers(PAUSE_STEPS[0], PAUSE_STEPS[1] + 1))
+            elif self.detour_prob and rng.random() < self.detour_prob:
+                action = ACTION[DETOUR_ACTIONS[rng.integers(len(DETOUR_ACTIONS))]]
+                left = int(rng.integers(DETOUR_STEPS[0], DETOUR_STEPS[1] + 1))
+            else:
                 return False
-            action = ACTION[DETOUR_ACTIONS[rng.integers(len(DETOUR_ACTIONS))]]
-            left = int(rng.integers(DETOUR_STEPS[0], DETOUR_STEPS[1] + 1))
         self.detours[b] = (action, left - 1)
         discrete[b], yaw[b] = action, 0.0
         return True
@@ -194,8 +203,8 @@ class RandomPolicy(MazePolicy):
 class WanderPolicy(MazePolicy):
     """Walks corridor by corridor: keeps its heading (momentum), turns at junctions, reverses only at dead ends."""
 
-    def __init__(self, straight_bias: float = 0.7, detour_prob: float = 0.0) -> None:
-        super().__init__(detour_prob)
+    def __init__(self, straight_bias: float = 0.7, detour_prob: float = 0.0, pause_prob: float = 0.0) -> None:
+        super().__init__(detour_prob, pause_prob)
         self.straight_bias = straight_bias
         self.heading: list[Square] = []
 
@@ -220,8 +229,9 @@ class RevisitPolicy(MazePolicy):
     it takes the shortest path (often another route through the maze's loops).
     """
 
-    def __init__(self, retrace_prob: float = 0.5, min_trip: int = 6, detour_prob: float = 0.0) -> None:
-        super().__init__(detour_prob)
+    def __init__(self, retrace_prob: float = 0.5, min_trip: int = 6, detour_prob: float = 0.0,
+                 pause_prob: float = 0.0) -> None:
+        super().__init__(detour_prob, pause_prob)
         self.retrace_prob = retrace_prob
         self.min_trip = min_trip  # squares: outbound targets are at least this far away
         self.history: list[list[Square]] = []  # per world, the square at every step
@@ -280,13 +290,13 @@ def _dedupe(squares: list[Square]) -> list[Square]:
 POLICIES = {"random": RandomPolicy, "wander": WanderPolicy, "revisit": RevisitPolicy}
 
 
-def make_policy(name: str, detour_prob: float = 0.0, repeat_prob: float = 0.0) -> MazePolicy:
-    """A policy by name; `detour_prob` applies to the map-reading ones (random takes every action anyway),
-    `repeat_prob` to random."""
+def make_policy(name: str, detour_prob: float = 0.0, repeat_prob: float = 0.0, pause_prob: float = 0.0) -> MazePolicy:
+    """A policy by name; `detour_prob` and `pause_prob` apply to the map-reading ones (random takes every
+    action anyway), `repeat_prob` to random."""
     if name not in POLICIES:
         raise ValueError(f"unknown policy {name!r}; choose one of {sorted(POLICIES)}")
     if name == "random":
         return RandomPolicy(repeat_prob=repeat_prob)
     if repeat_prob:
         raise ValueError(f"repeat_prob (--repeat-prob) applies to the random policy, not {name!r}")
-    return POLICIES[name](detour_prob=detour_prob)
+    return POLICIES[name](detour_prob=detour_prob, pause_prob=pause_prob)

@@ -24,7 +24,7 @@ def held_out_seeds(count: int, offset: int = 0) -> list[int]:
 
 def rollout_maze_clips(
     world: MazeWorld, seeds: list[int], clip_length: int, policy_name: str, policy_seed: int | list[int],
-    detour_prob: float = 0.0,
+    detour_prob: float = 0.0, pause_prob: float = 0.0,
 ) -> Batch:
     """Reset `world` to `seeds`, drive it `clip_length − 1` steps with a scripted policy.
 
@@ -32,7 +32,7 @@ def rollout_maze_clips(
     """
     from worldsim.env.policies import make_policy
 
-    policy = make_policy(policy_name, detour_prob)
+    policy = make_policy(policy_name, detour_prob, pause_prob=pause_prob)
     frames, _ = world.reset(seeds)
     policy.reset(world, policy_seed)
     return drive(world, frames, policy.act, clip_length - 1)

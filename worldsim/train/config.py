@@ -40,6 +40,8 @@ class DataConfig:
     # 0: rendered in the training process, on the training device
     maze_workers: int = 0
     detour_prob: float = 0.0  # per step: start a short stand/back/strafe detour (worldsim.env.policies)
+    # per step of the revisit and wander clips: start a pause of 16-96 no-op steps (standing still holds)
+    pause_prob: float = 0.0
 
 
 @dataclass
@@ -182,8 +184,9 @@ def validate_train_config(config: TrainConfig) -> None:
     if config.init_shared and config.init_layers:
         raise ValueError("init_shared and init_layers cannot be combined: grow the model (init_layers) and change "
                          "its temporal variant (init_shared) in two runs")
-    if not 0.0 <= data.detour_prob <= 1.0:
-        raise ValueError(f"data.detour_prob must be in [0, 1], got {data.detour_prob}")
+    for name in ("detour_prob", "pause_prob"):
+        if not 0.0 <= getattr(data, name) <= 1.0:
+            raise ValueError(f"data.{name} must be in [0, 1], got {getattr(data, name)}")
     if df.enabled:
         if not 1 <= df.context_frames < data.clip_length:
             raise ValueError(

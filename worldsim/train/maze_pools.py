@@ -40,11 +40,12 @@ class MazePools:
     rank: int = 0
     world_size: int = 1
     rotation_fraction: float = 0.0
+    pause_prob: float = 0.0
 
     @classmethod
     def of(cls, data: DataConfig, seed: int, clip_length: int, rank: int = 0, world_size: int = 1) -> MazePools:
         return cls(data.maze, data.batch_size, data.maze_pool, data.retrace_fraction, data.revisit_fraction,
-                   data.detour_prob, seed, clip_length, rank, world_size, data.rotation_fraction)
+                   data.detour_prob, seed, clip_length, rank, world_size, data.rotation_fraction, data.pause_prob)
 
     @property
     def world_batch(self) -> int:
@@ -92,7 +93,8 @@ class MazePools:
             return clips
         if policy == "rotation":
             return turning_clips(world, seeds, self.clip_length, policy_seeds)
-        return rollout_maze_clips(world, seeds, self.clip_length, policy, policy_seeds, self.detour_prob)
+        return rollout_maze_clips(world, seeds, self.clip_length, policy, policy_seeds, self.detour_prob,
+                                  self.pause_prob)
 
     def batch(self, pool: Batch, offset: int) -> Batch:
         """Batch `offset` (0 .. P − 1) of a rendered pool: views, no copy."""
