@@ -102,6 +102,18 @@ def test_direct_forcing_trains_only_the_output_head(tmp_path):
     assert changed and all(name.startswith("head.") for name in changed), changed
 
 
+def test_direct_forcing_can_train_the_whole_model(tmp_path):
+    config = tiny("schedule.max_steps=2", "direct_forcing.enabled=true", "direct_forcing.context_frames=5",
+                  "direct_forcing.clips_max=2", "direct_forcing.curriculum_steps=1",
+                  "direct_forcing.train_only_output=false")
+    result = train(config, tmp_path / "df", show_progress=False)
+    torch.manual_seed(config.seed)
+    initial = WorldModel(config.model).state_dict()
+    trained, _, _ = load_checkpoint(result.checkpoint / "model.safetensors")
+    changed = {n.split(".")[0] for n, v in trained.state_dict().items() if not torch.equal(v, initial[n])}
+    assert {"head", "layers"} <= changed, changed  # the layers that carry context learn too
+
+
 def _write_dataset(directory: Path, episodes: int = 3, length: int = 20, space: ActionSpace | None = None) -> None:
     space = space or maze_action_space()
     rng = np.random.default_rng(0)
