@@ -19,7 +19,7 @@ SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
 def test_memory_init_spreads_horizons_in_frames() -> None:
     model = WorldModel(tiny_model_config(ssm_memory_frames=300.0))
     for layer in model.layers:
-        horizons = layer.ssm.horizons()
+        horizons = layer.ssm.horizons().detach()
         assert float(horizons.min()) == pytest.approx(0.5, rel=1e-3)
         assert float(horizons.max()) == pytest.approx(300.0, rel=1e-3)
         assert bool((horizons[1:] > horizons[:-1]).all())
