@@ -19,12 +19,12 @@ SMOKE = Path(__file__).resolve().parent / "smoke.yaml"
 def test_memory_init_spreads_horizons_in_frames() -> None:
     model = WorldModel(tiny_model_config(ssm_memory_frames=300.0))
     for layer in model.layers:
-        horizons = layer.ssm.horizons().detach()
+        horizons = layer.ssm.horizons()
         assert float(horizons.min()) == pytest.approx(0.5, rel=1e-3)
         assert float(horizons.max()) == pytest.approx(300.0, rel=1e-3)
         assert bool((horizons[1:] > horizons[:-1]).all())
     default = WorldModel(tiny_model_config())
-    assert float(default.layers[0].ssm.horizons().detach().max()) < 300.0 / 4
+    assert float(default.layers[0].ssm.horizons().max()) < 300.0 / 4
 
 
 def test_init_fresh_keeps_the_new_scan_init_and_loads_the_rest(tmp_path: Path) -> None:

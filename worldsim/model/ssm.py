@@ -74,8 +74,10 @@ class BlockwiseMamba2(nn.Module):
         # kernel over poses); 0 at the start, so that the layer computes what it did without them
         self.pose_gain = nn.Parameter(torch.zeros(())) if pose_keys else None
 
+    @torch.no_grad()
     def horizons(self) -> Tensor:
-        """Per head, the frames after which the state has decayed to 1/e at the bias dt (input-independent part)."""
+        """Per head, the frames after which the state has decayed to 1/e at the bias dt (input-independent part);
+        a report, outside autograd."""
         rate = F.softplus(self.dt_bias.float()) * torch.exp(self.A_log.float())  # per scan step
         return 1.0 / (rate * self.block_size[0] * self.block_size[1])
 
