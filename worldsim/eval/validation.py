@@ -49,6 +49,7 @@ def validate(
 
 
 def mean_over_clips(scores: dict[str, Tensor]) -> dict[str, float]:
+    """validate_per_clip's scores -> the numbers metrics.jsonl and eval.json report."""
     return {name: float(value.mean()) for name, value in scores.items()}
 
 
