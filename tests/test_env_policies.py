@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
+from worldsim.env.detours import DETOUR_ACTIONS, DETOUR_STEPS, PAUSE_STEPS
 from worldsim.env.maze_world import MazeConfig, MazeWorld
-from worldsim.env.policies import ACTION, DETOUR_ACTIONS, DETOUR_STEPS, PAUSE_STEPS, bfs_path, make_policy
+from worldsim.env.policies import ACTION, bfs_path, make_policy
 
 
 def run(name: str, steps: int, seed: int = 0, batch: int = 4, detour_prob: float = 0.0, repeat_prob: float = 0.0,

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from worldsim.config import load_config
-from worldsim.env.policies import ACTION, DETOUR_ACTIONS
+from worldsim.env.detours import DETOUR_ACTIONS
+from worldsim.env.policies import ACTION
 from worldsim.train.clip_sources import MazeClipSource
 from worldsim.train.config import TrainConfig, validate_train_config
 from worldsim.train.maze_pools import MazePools

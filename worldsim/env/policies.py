@@ -6,12 +6,8 @@ travels to far waypoints and then returns to places seen long before, either ret
 by the shortest path (which, with the maze's loops, is often another route); `revisit_gap` reports, per
 world, how many steps ago the current square was last visited.
 
-Steering alone only ever moves forward and turns. With `detour_prob` > 0, each step starts, with that
-probability, a short detour: DETOUR_STEPS steps of one action the steering never takes (standing still,
-backing up, strafing), after which steering resumes. A world model trained on such clips has seen every
-key a player can press. With `pause_prob` > 0, each step also starts, with that probability, a pause:
-PAUSE_STEPS steps of no-op, long enough that a player who stops and looks sees what the model must keep
-showing (the validation's standing-still test: 100 no-op frames).
+Steering alone only ever moves forward and turns; `detour_prob` and `pause_prob` interrupt it with the
+actions a player also takes (standing still, backing up, strafing; detours.py).
 """
 
 from __future__ import annotations
@@ -25,6 +21,7 @@ import torch
 from torch import Tensor
 
 from worldsim.actions import MAZE_DISCRETE_ACTIONS
+from worldsim.env.detours import Detours
 from worldsim.env.maze_world import MazeWorld
 from worldsim.world import World
 
@@ -32,9 +29,6 @@ ACTION = {name: index for index, name in enumerate(MAZE_DISCRETE_ACTIONS)}
 NEIGHBOURS = ((-1, 0), (1, 0), (0, -1), (0, 1))
 ARRIVAL_RADIUS = 0.3  # squares: a waypoint counts as reached within this distance of its centre
 TURN_ONLY_ANGLE = 0.6  # radians: larger heading errors turn on the spot, smaller ones steer while moving
-DETOUR_ACTIONS = ("noop", "backward", "strafe_left", "strafe_right")
-DETOUR_STEPS = (2, 8)  # a detour lasts between these many steps (inclusive)
-PAUSE_STEPS = (16, 96)  # a pause (no-op) lasts between these many steps (inclusive)
 
 Square = tuple[int, int]
 
@@ -62,15 +56,11 @@ class MazePolicy:
     """Base: per-world square plans followed by a steering controller. Subclasses choose the plans."""
 
     def __init__(self, detour_prob: float = 0.0, pause_prob: float = 0.0) -> None:
-        for name, value in (("detour_prob", detour_prob), ("pause_prob", pause_prob)):
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must be in [0, 1], got {value}")
-        self.detour_prob, self.pause_prob = detour_prob, pause_prob
+        self.detours = Detours(detour_prob, pause_prob)
         self.world: MazeWorld | None = None
         self.rngs: list[np.random.Generator] = []  # per world; one shared object when seeded with an int
         self.plans: list[list[Square]] = []
         self.free: list[np.ndarray] = []
-        self.detours: list[tuple[int, int]] = []  # per world: (action, steps left)
 
     def reset(self, world: MazeWorld, seed: int | Sequence[int]) -> None:
         """An int seeds one stream shared by all worlds; one seed per world makes each world's actions
@@ -83,7 +73,7 @@ class MazePolicy:
         self.rngs = _make_rngs(seed, world.batch_size)
         self.free = [~layout.blocked for layout in world.layouts]  # landmarks block too
         self.plans = [[] for _ in range(world.batch_size)]
-        self.detours = [(0, 0)] * world.batch_size
+        self.detours.reset(world.batch_size)
 
     def act(self) -> tuple[Tensor, Tensor | None]:
         """discrete int64 (B,) and continuous float32 (B, C) (None when the world has no continuous action)."""
@@ -94,7 +84,9 @@ class MazePolicy:
         discrete = np.zeros(world.batch_size, dtype=np.int64)
         yaw = np.zeros(world.batch_size, dtype=np.float32)
         for b in range(world.batch_size):
-            if (self.detour_prob or self.pause_prob) and self._detour(b, discrete, yaw):
+            detour = self.detours.action(b, self.rngs[b])
+            if detour is not None:
+                discrete[b], yaw[b] = detour, 0.0
                 continue
             plan = self.plans[b]
             while plan and math.dist((pose[b, 0], pose[b, 1]), (plan[0][1] + 0.5, plan[0][0] + 0.5)) < ARRIVAL_RADIUS:
@@ -103,24 +95,6 @@ class MazePolicy:
                 self.plans[b] = plan = self.next_plan(b, squares[b])
             discrete[b], yaw[b] = self._steer(b, pose[b], plan[0] if plan else squares[b])
         return self._to_tensors(discrete, yaw)
-
-    def _detour(self, b: int, discrete: np.ndarray, yaw: np.ndarray) -> bool:
-        """Fill world b's action from its detour or pause (starting a pause with probability pause_prob, else a
-        detour with probability detour_prob); False: steer. No draw for a probability of 0, so clips made
-        without pauses stay those of earlier versions."""
-        action, left = self.detours[b]
-        if left == 0:
-            rng = self.rngs[b]
-            if self.pause_prob and rng.random() < self.pause_prob:
-                action, left = ACTION["noop"], int(rng.integers(PAUSE_STEPS[0], PAUSE_STEPS[1] + 1))
-            elif self.detour_prob and rng.random() < self.detour_prob:
-                action = ACTION[DETOUR_ACTIONS[rng.integers(len(DETOUR_ACTIONS))]]
-                left = int(rng.integers(DETOUR_STEPS[0], DETOUR_STEPS[1] + 1))
-            else:
-                return False
-        self.detours[b] = (action, left - 1)
-        discrete[b], yaw[b] = action, 0.0
-        return True
 
     def observe(self, squares: list[Square]) -> None:
         """Called once per step with every world's current square, before planning."""
