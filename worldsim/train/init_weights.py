@@ -42,12 +42,11 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, device: torch.de
     that weights without it gain (ODOMETRY_PARAMETERS); None otherwise."""
     fresh = (*config.init_fresh, *ADDED_PACK_PARAMETERS)  # may be absent from the file
     source, _, _, stored = read_checkpoint_weights(config.init_from, fresh)
-    if not source.odometry_frequencies:  # the model's odometry, if it has one, starts fresh and switched off
-        fresh += ODOMETRY_PARAMETERS
     weights = {name: value.to(device, torch.float32) if value.is_floating_point() else value.to(device)
                for name, value in stored.items()}  # as load_checkpoint's float32 model held them
     allowed = {"depth"} if config.init_layers else set()
-    if not source.odometry_frequencies:
+    if not source.odometry_frequencies:  # the model's odometry, if it has one, starts fresh and switched off
+        fresh += ODOMETRY_PARAMETERS
         allowed.add("odometry_frequencies")
     if config.init_shared:
         allowed |= shareable_differences(source, config.model)
