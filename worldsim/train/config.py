@@ -39,7 +39,7 @@ class DataConfig:
     # processes rendering maze pools on CPU, one thread each (worldsim.train.maze_workers; the same batches);
     # 0: rendered in the training process, on the training device
     maze_workers: int = 0
-    detour_prob: float = 0.0  # per step: start a short stand/back/strafe detour (worldsim.env.policies)
+    detour_prob: float = 0.0  # per step: start a short stand/back/strafe detour (worldsim.env.detours)
     # per step of the revisit and wander clips: start a pause of 16-96 no-op steps (standing still holds)
     pause_prob: float = 0.0
 
